@@ -1,0 +1,108 @@
+"""The signaling server process: store + hub + WebSocket front end + HTTP health."""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import json
+import logging
+import ssl
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from ..protocol.limits import MAX_WIRE_BYTES
+from .config import ServerConfig
+from .hub import Hub
+from .native import serve_native
+from .store import SqliteStore
+
+__all__ = ["SignalServer"]
+
+log = logging.getLogger("sigphone.server")
+
+
+class SignalServer:
+    """Start with ``await server.start()``; ``server.url`` is then the ws:// address."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        path = ":memory:" if config.data is None else config.data / "sigphone.sqlite3"
+        self.store = SqliteStore(path)
+        self.hub = Hub(config.apps, self.store, config.hub)
+        self._server: Server | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        scheme = "wss" if self.config.tls_cert else "ws"
+        host = self.config.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.store.open()
+        await self.hub.start()
+        tls: ssl.SSLContext | None = None
+        if self.config.tls_cert:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        self._server = await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            ssl=tls,
+            compression=None,
+            max_size=MAX_WIRE_BYTES,
+            max_queue=64,
+            process_request=self._http,
+            server_header="sigphone",
+        )
+        sock = next(iter(self._server.sockets))
+        self.port = sock.getsockname()[1]
+        log.info("listening on %s", self.url)
+
+    async def close(self) -> None:
+        await self.hub.close()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        await self.store.close()
+
+    async def __aenter__(self) -> SignalServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            body: dict[str, Any] = {"status": "ok", "sessions": len(self.hub.sessions)}
+            response = connection.respond(http.HTTPStatus.OK, json.dumps(body) + "\n")
+            response.headers["Content-Type"] = "application/json"
+            return response
+        if "upgrade" not in request.headers.get("Connection", "").lower():
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        log.info("connect %s", ws.remote_address)
+        try:
+            await serve_native(ws, self.hub, self.config.limits)
+        finally:
+            log.info("disconnect %s", ws.remote_address)
+
+
+async def run_until_cancelled(config: ServerConfig, *, announce: bool = True) -> None:
+    async with SignalServer(config) as server:
+        if announce:
+            print(f"sigphone-server listening on {server.url}", flush=True)
+        await asyncio.Event().wait()

@@ -1,0 +1,85 @@
+"""``sigphone-server``: run the signaling server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from .app import run_until_cancelled
+from .config import ServerConfig, default_data_dir, parse_app
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sigphone-server", description=__doc__)
+    p.add_argument("--config", type=Path, help="TOML file with the same settings")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 9000; 0 picks a free one)")
+    p.add_argument(
+        "--data", type=Path, help=f"folder of the SQLite store (default {default_data_dir()})"
+    )
+    p.add_argument("--memory", action="store_true", help="keep everything in memory (lost on exit)")
+    p.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="APPID[:CERTIFICATE]",
+        help="an app; without a certificate it accepts the token _no_need_token (repeatable)",
+    )
+    p.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve wss://")
+    p.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
+    p.add_argument("--inbox-ttl", type=float, help="seconds an undelivered message is kept")
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    cfg = ServerConfig.from_toml(args.config) if args.config else ServerConfig()
+    if args.host is not None:
+        cfg.host = args.host
+    if args.port is not None:
+        cfg.port = args.port
+    if args.memory:
+        cfg.data = None
+    elif args.data is not None:
+        cfg.data = args.data
+    elif cfg.data is None and not (args.config and "data" in args.config.read_text()):
+        cfg.data = default_data_dir()
+    for text in args.app:
+        app, cert = parse_app(text)
+        cfg.apps[app] = cert
+    if args.tls_cert is not None:
+        cfg.tls_cert, cfg.tls_key = args.tls_cert, args.tls_key or args.tls_cert
+    if args.inbox_ttl is not None:
+        cfg.hub.inbox_ttl = args.inbox_ttl
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
+    if not cfg.apps:
+        parser.error("configure at least one app with --app APPID[:CERTIFICATE] or --config")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        asyncio.run(run_until_cancelled(cfg))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"sigphone-server: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

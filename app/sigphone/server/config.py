@@ -1,0 +1,67 @@
+"""Server settings: command-line flags and an optional TOML file (flags win)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .hub import HubConfig
+from .native import EdgeLimits
+
+__all__ = ["ServerConfig", "default_data_dir", "parse_app"]
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("sigphone-server", appauthor=False))
+
+
+def parse_app(text: str) -> tuple[str, str | None]:
+    """``APPID:CERTIFICATE`` -> (app, cert); ``APPID`` alone has no certificate."""
+    app, sep, cert = text.partition(":")
+    if not app or (sep and not cert):
+        raise ValueError(f"expected APPID or APPID:CERTIFICATE, got {text!r}")
+    return app, (cert if sep else None)
+
+
+@dataclass(slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 9000
+    #: Folder of the SQLite store; None keeps everything in memory (lost on exit).
+    data: Path | None = None
+    apps: dict[str, str | None] = field(default_factory=dict)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    hub: HubConfig = field(default_factory=HubConfig)
+    limits: EdgeLimits = field(default_factory=EdgeLimits)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> ServerConfig:
+        """Read a config file; see docs/deployment.md for the keys."""
+        with path.open("rb") as fh:
+            raw: dict[str, Any] = tomllib.load(fh)
+        cfg = cls()
+        server = raw.get("server", {})
+        cfg.host = str(server.get("host", cfg.host))
+        cfg.port = int(server.get("port", cfg.port))
+        if "data" in server:
+            cfg.data = (path.parent / server["data"]).resolve()
+        if "tls_cert" in server:
+            cfg.tls_cert = (path.parent / server["tls_cert"]).resolve()
+        if "tls_key" in server:
+            cfg.tls_key = (path.parent / server["tls_key"]).resolve()
+        for app in raw.get("apps", []):
+            cfg.apps[str(app["id"])] = app.get("certificate") or None
+        for key, value in raw.get("hub", {}).items():
+            if not hasattr(cfg.hub, key):
+                raise ValueError(f"unknown [hub] setting {key!r} in {path}")
+            setattr(cfg.hub, key, type(getattr(cfg.hub, key))(value))
+        for key, value in raw.get("limits", {}).items():
+            if not hasattr(cfg.limits, key):
+                raise ValueError(f"unknown [limits] setting {key!r} in {path}")
+            setattr(cfg.limits, key, type(getattr(cfg.limits, key))(value))
+        return cfg

@@ -1,0 +1,206 @@
+"""The native edge adapter: our JSON protocol over a WebSocket, driving the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import msgspec
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from ..protocol import frames as f
+from ..protocol.errors import ErrorCode, SignalError
+from ..protocol.rate import TokenBucket
+from .hub import Hub, ReplyData
+from .session import ServerSession
+
+__all__ = ["EdgeLimits", "NativeLink", "serve_native"]
+
+log = logging.getLogger("sigphone.server")
+
+
+class EdgeLimits(msgspec.Struct, kw_only=True):
+    #: Requests per second one connection may send on average, and its burst.
+    rate: float = 500.0
+    burst: float = 1000.0
+    #: Refused requests in a row after which a flooding connection is closed.
+    max_strikes: int = 1000
+    #: Bytes queued towards one connection before it is cut off as a slow consumer.
+    send_queue_bytes: int = 4 * 1024 * 1024
+
+
+class NativeLink:
+    """Writes frames to one connection from a bounded queue, in order, off the hub's path."""
+
+    def __init__(self, ws: ServerConnection, limit_bytes: int) -> None:
+        self.ws = ws
+        self._limit = limit_bytes
+        self._queue: deque[bytes] = deque()
+        self._queued = 0
+        self._wake = asyncio.Event()
+        self._close: tuple[int, str] | None = None
+        self._writer = asyncio.create_task(self._write_loop())
+
+    # Link protocol (called by the hub) ---------------------------------------------
+
+    def send_event(self, seq: int, event: msgspec.Struct) -> None:
+        self.send_frame(f.encode_event(seq, f.encode_event_body(event)))
+
+    def send_logout(self, code: int, reason: str) -> None:
+        self.send_frame(f.encode(f.LogoutFrame(code=code, reason=reason)))
+        self.close(1000, reason)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after what is queued has been written."""
+        if self._close is None:
+            self._close = (code, reason[:120])
+            self._wake.set()
+
+    # Adapter side ---------------------------------------------------------------------
+
+    def send_frame(self, data: bytes) -> None:
+        if self._close is not None:
+            return
+        self._queue.append(data)
+        self._queued += len(data)
+        if self._queued > self._limit:
+            log.warning("slow consumer cut off: %s", self.ws.remote_address)
+            self._queue.clear()
+            self._queued = 0
+            self.close(1008, "slow consumer: send queue full")
+        self._wake.set()
+
+    def reply(self, rid: int, data: ReplyData) -> None:
+        self.send_frame(f.encode(f.Reply(id=rid, data=data)))
+
+    def reply_error(self, rid: int | None, exc: SignalError) -> None:
+        if rid is None:
+            frame: msgspec.Struct = f.ErrorFrame(code=int(exc.code), reason=exc.reason)
+        else:
+            frame = f.Reply(id=rid, code=int(exc.code), reason=exc.reason)
+        self.send_frame(f.encode(frame))
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue:
+                    data = self._queue.popleft()
+                    self._queued -= len(data)
+                    await self.ws.send(data, text=True)
+                if self._close is not None:
+                    await self.ws.close(*self._close)
+                    return
+        except ConnectionClosed:
+            pass
+
+    async def stop(self) -> None:
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+
+
+async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> None:
+    """Run one client connection until it closes."""
+    link = NativeLink(ws, limits.send_queue_bytes)
+    bucket = TokenBucket(limits.rate, limits.burst, time.monotonic())
+    strikes = 0
+    session: ServerSession | None = None
+    try:
+        while True:
+            data = await ws.recv(decode=False)
+            if not bucket.take(time.monotonic()):
+                strikes += 1
+                if strikes > limits.max_strikes:
+                    link.close(1008, "flooding")
+                    break
+                link.reply_error(
+                    f.request_id_of(data),
+                    SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down"),
+                )
+                continue
+            strikes = 0
+            try:
+                frame = f.decode_client(data)
+            except SignalError as exc:
+                link.reply_error(f.request_id_of(data), exc)
+                continue
+            if isinstance(frame, f.Ack):
+                if session is not None:
+                    hub.ack(session, frame.seq)
+                continue
+            rid: int = frame.id  # type: ignore[attr-defined]
+            if isinstance(frame, f.Login):
+                if session is not None and not session.closed:
+                    link.reply_error(
+                        rid, SignalError(ErrorCode.LOGIN_E_ALREADY_LOGIN, "already logged in")
+                    )
+                    continue
+                try:
+                    session, reply, after = await hub.login(frame)
+                except SignalError as exc:
+                    link.reply_error(rid, exc)
+                    continue
+                link.reply(rid, reply)
+                hub.attach(session, link, after)
+                continue
+            if session is None or session.closed:
+                if isinstance(frame, f.Ping):
+                    link.reply(rid, {})
+                else:
+                    link.reply_error(
+                        rid, SignalError(ErrorCode.GENERAL_E_NOT_LOGIN, "log in first")
+                    )
+                continue
+            _dispatch(hub, link, session, rid, frame)
+            if isinstance(frame, f.Logout):
+                link.close(1000, "logged out")
+                session = None
+    except ConnectionClosed:
+        pass
+    finally:
+        if session is not None:
+            hub.detach(session, link)
+        # Let queued frames (a logout, a last reply) go out before the writer stops.
+        if link._close is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
+                await asyncio.wait_for(asyncio.shield(link._writer), 1.0)
+        await link.stop()
+
+
+def _dispatch(
+    hub: Hub, link: NativeLink, session: ServerSession, rid: int, frame: msgspec.Struct
+) -> None:
+    try:
+        result = hub.handle(session, frame)
+    except SignalError as exc:
+        link.reply_error(rid, exc)
+        return
+    except Exception:
+        log.exception("request %s failed", type(frame).__name__)
+        link.reply_error(rid, SignalError(ErrorCode.GENERAL_E_UNKNOWN, "internal error"))
+        return
+    if not isinstance(result, asyncio.Future):
+        link.reply(rid, result)
+        return
+
+    def done(fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled():
+            link.reply_error(rid, SignalError(ErrorCode.GENERAL_E_FAILED, "cancelled"))
+            return
+        exc = fut.exception()
+        if exc is None:
+            link.reply(rid, fut.result())
+        elif isinstance(exc, SignalError):
+            link.reply_error(rid, exc)
+        else:
+            log.error("request %s failed: %r", type(frame).__name__, exc)
+            link.reply_error(rid, SignalError(ErrorCode.GENERAL_E_UNKNOWN, "internal error"))
+
+    result.add_done_callback(done)
