@@ -140,6 +140,10 @@ class Session:
         self._closing = False
         self._logout_code: ErrorCode | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Coroutines run after a reconnect that could not resume the server session (the
+        #: server restarted): parts of the SDK restore server-side state there (channels).
+        self.relogin_hooks: list[Callable[[], Any]] = []
+        self.resumed = False
 
     # --- Status ------------------------------------------------------------------------
 
@@ -198,7 +202,8 @@ class Session:
             await ws.close()
             raise
         data = reply.data or {}
-        if not data.get("resumed"):
+        self.resumed = bool(data.get("resumed"))
+        if not self.resumed:
             self._received = self._processed = self._acked = 0
         self._sid = str(data.get("session", ""))
         self._ws = ws
@@ -313,9 +318,12 @@ class Session:
                 log.debug("reconnect attempt %d failed: %r", attempt, exc)
                 continue
             log.info("reconnected after %d attempt(s)", attempt)
-            self._emit("on_reconnected", 0)
             for rid in sorted(self._pending):
                 self._send(self._pending[rid].frame)
+            if not self.resumed:
+                for hook in self.relogin_hooks:
+                    await invoke(hook, on_error=self._callback_failed)
+            self._emit("on_reconnected", 0)
             self._schedule_ack(now=True)
             return True
         self._finish(ErrorCode.LOGOUT_E_NET)
