@@ -1,0 +1,56 @@
+"""The real ``sigphone-server`` as a child process, so tests can kill -9 and restart it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+URL_LINE = re.compile(rb"listening on (ws://\S+):(\d+)")
+
+
+class ServerProcess:
+    def __init__(self, data: Path, apps: list[str], port: int = 0) -> None:
+        self.data = data
+        self.apps = apps
+        self.port = port
+        self.proc: asyncio.subprocess.Process | None = None
+        self.url = ""
+
+    async def start(self) -> None:
+        args = [sys.executable, "-m", "sigphone.server.cli", "--port", str(self.port),
+                "--data", str(self.data), "--log-level", "WARNING"]
+        for app in self.apps:
+            args += ["--app", app]
+        self.proc = await asyncio.create_subprocess_exec(
+            *args, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
+        assert self.proc.stdout is not None
+        async with asyncio.timeout(30):
+            line = await self.proc.stdout.readline()
+        match = URL_LINE.search(line)
+        assert match, f"unexpected first line from sigphone-server: {line!r}"
+        self.port = int(match.group(2))
+        self.url = f"{match.group(1).decode()}:{self.port}"
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, exactly like a crash."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+    async def restart(self) -> None:
+        await self.kill()
+        await self.start()  # same port, same data folder
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                async with asyncio.timeout(10):
+                    await self.proc.wait()
+            except TimeoutError:
+                await self.kill()
