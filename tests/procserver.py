@@ -21,8 +21,17 @@ class ServerProcess:
         self.url = ""
 
     async def start(self) -> None:
-        args = [sys.executable, "-m", "sigphone.server.cli", "--port", str(self.port),
-                "--data", str(self.data), "--log-level", "WARNING"]
+        args = [
+            sys.executable,
+            "-m",
+            "sigphone.server.cli",
+            "--port",
+            str(self.port),
+            "--data",
+            str(self.data),
+            "--log-level",
+            "WARNING",
+        ]
         for app in self.apps:
             args += ["--app", app]
         self.proc = await asyncio.create_subprocess_exec(

@@ -140,8 +140,10 @@ async def test_jepsen_style_no_loss_no_duplicates_no_reordering(tmp_path: Path):
         await until(lambda: checker.total_received() >= total, timeout=60)
         await asyncio.sleep(0.5)  # room for a late duplicate to show itself
         verdict = checker.verdict()
-        print(f"checker: {total} sent, {checker.total_received()} received, {link.cuts} cuts,"
-              f" {restarts} restarts, verdict {verdict}")
+        print(
+            f"checker: {total} sent, {checker.total_received()} received, {link.cuts} cuts,"
+            f" {restarts} restarts, verdict {verdict}"
+        )
         assert verdict == {"lost": 0, "duplicated": 0, "reordered": 0}
         assert link.cuts > 5, "the network was not disturbed enough for the test to mean much"
         assert restarts == 2

@@ -97,7 +97,10 @@ async def test_user_attributes(login):
     await alice.set_attr("nick", "Alice")
     await alice.set_attr("avatar", "https://example.invalid/a.png")
     assert await alice.get_attr("nick") == "Alice"
-    assert await alice.get_attr_all() == {"avatar": "https://example.invalid/a.png", "nick": "Alice"}
+    assert await alice.get_attr_all() == {
+        "avatar": "https://example.invalid/a.png",
+        "nick": "Alice",
+    }
     assert await bob.get_user_attr("alice", "nick") == "Alice"
     assert await bob.get_user_attr("alice", "missing") is None
     assert await bob.get_user_attr_all("alice") == await alice.get_attr_all()

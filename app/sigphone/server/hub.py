@@ -212,9 +212,7 @@ class Hub:
             link.close(4001, "session ended")
             return
         session.link = link
-        for entry in session.outbox:
-            if entry.seq > after_seq:
-                link.send_event(entry.seq, entry.event)
+        link.replay(session.outbox, after_seq)
 
     def detach(self, session: ServerSession, link: Link) -> None:
         """The connection is gone: keep the session for its reconnect window."""

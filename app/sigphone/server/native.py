@@ -17,7 +17,7 @@ from ..protocol import frames as f
 from ..protocol.errors import ErrorCode, SignalError
 from ..protocol.rate import TokenBucket
 from .hub import Hub, ReplyData
-from .session import ServerSession
+from .session import OutboxEntry, ServerSession
 
 __all__ = ["EdgeLimits", "NativeLink", "serve_native"]
 
@@ -28,8 +28,10 @@ class EdgeLimits(msgspec.Struct, kw_only=True):
     #: Requests per second one connection may send on average, and its burst.
     rate: float = 500.0
     burst: float = 1000.0
-    #: Refused requests in a row after which a flooding connection is closed.
+    #: Refused requests within ``strike_window`` seconds after which a flooding connection
+    #: is closed (1008): a client that keeps pushing past the rate is not served forever.
     max_strikes: int = 1000
+    strike_window: float = 10.0
     #: Bytes queued towards one connection before it is cut off as a slow consumer.
     send_queue_bytes: int = 4 * 1024 * 1024
 
@@ -44,12 +46,24 @@ class NativeLink:
         self._queued = 0
         self._wake = asyncio.Event()
         self._close: tuple[int, str] | None = None
+        self._replay: tuple[deque[OutboxEntry], int] | None = None
         self._writer = asyncio.create_task(self._write_loop())
 
     # Link protocol (called by the hub) ---------------------------------------------
 
     def send_event(self, seq: int, event: msgspec.Struct) -> None:
+        if self._replay is not None:
+            return  # already in the outbox: the replay reaches it
         self.send_frame(f.encode_event(seq, f.encode_event_body(event)))
+
+    def replay(self, outbox: deque[OutboxEntry], after_seq: int) -> None:
+        """Send the outbox after ``after_seq`` paced by the socket, then go live.
+
+        A backlog (thousands of queued messages at login) is written as fast as the client
+        reads it, not copied into the send queue, so it never trips the slow-consumer limit.
+        """
+        self._replay = (outbox, after_seq)
+        self._wake.set()
 
     def send_logout(self, code: int, reason: str) -> None:
         self.send_frame(f.encode(f.LogoutFrame(code=code, reason=reason)))
@@ -69,10 +83,14 @@ class NativeLink:
         self._queue.append(data)
         self._queued += len(data)
         if self._queued > self._limit:
+            # The peer does not read: a close handshake would wait behind the full pipe,
+            # so drop the connection at once. Its session waits for a resume as after any
+            # network break; nothing is lost (outbox and inbox keep the events).
             log.warning("slow consumer cut off: %s", self.ws.remote_address)
             self._queue.clear()
             self._queued = 0
-            self.close(1008, "slow consumer: send queue full")
+            self._close = (1008, "slow consumer")
+            self.ws.transport.abort()
         self._wake.set()
 
     def reply(self, rid: int, data: ReplyData) -> None:
@@ -94,11 +112,30 @@ class NativeLink:
                     data = self._queue.popleft()
                     self._queued -= len(data)
                     await self.ws.send(data, text=True)
+                if self._replay is not None and self._close is None:
+                    await self._run_replay(*self._replay)
+                    self._replay = None
+                    self._wake.set()  # replies queued meanwhile
+                    continue
                 if self._close is not None:
-                    await self.ws.close(*self._close)
+                    try:
+                        async with asyncio.timeout(5.0):
+                            await self.ws.close(*self._close)
+                    except TimeoutError:  # the peer does not read: drop it without a goodbye
+                        self.ws.transport.abort()
                     return
         except ConnectionClosed:
             pass
+
+    async def _run_replay(self, outbox: deque[OutboxEntry], cursor: int) -> None:
+        while self._close is None:
+            batch = [entry for entry in outbox if entry.seq > cursor]
+            if not batch:
+                return
+            for entry in batch:
+                body = f.encode_event_body(entry.event)
+                await self.ws.send(f.encode_event(entry.seq, body), text=True)
+                cursor = entry.seq
 
     async def stop(self) -> None:
         self._writer.cancel()
@@ -111,11 +148,15 @@ async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> No
     link = NativeLink(ws, limits.send_queue_bytes)
     bucket = TokenBucket(limits.rate, limits.burst, time.monotonic())
     strikes = 0
+    strikes_since = time.monotonic()
     session: ServerSession | None = None
     try:
         while True:
             data = await ws.recv(decode=False)
-            if not bucket.take(time.monotonic()):
+            now = time.monotonic()
+            if not bucket.take(now):
+                if now - strikes_since > limits.strike_window:
+                    strikes, strikes_since = 0, now
                 strikes += 1
                 if strikes > limits.max_strikes:
                     link.close(1008, "flooding")
@@ -125,7 +166,6 @@ async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> No
                     SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down"),
                 )
                 continue
-            strikes = 0
             try:
                 frame = f.decode_client(data)
             except SignalError as exc:
@@ -170,7 +210,7 @@ async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> No
         # Let queued frames (a logout, a last reply) go out before the writer stops.
         if link._close is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
-                await asyncio.wait_for(asyncio.shield(link._writer), 1.0)
+                await asyncio.wait_for(asyncio.shield(link._writer), 6.0)
         await link.stop()
 
 

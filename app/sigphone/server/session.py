@@ -22,6 +22,10 @@ class Link(Protocol):
 
     def send_event(self, seq: int, event: msgspec.Struct) -> None: ...
 
+    def replay(self, outbox: deque[OutboxEntry], after_seq: int) -> None:
+        """Send every outbox entry after ``after_seq`` (and new ones as they come), in order."""
+        ...
+
     def send_logout(self, code: int, reason: str) -> None:
         """Tell the client its session is over, then close the connection."""
         ...
