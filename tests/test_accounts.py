@@ -12,14 +12,9 @@ from sigphone.sdk import ErrorCode, Signal, SignalError, Status
 
 from .conftest import APP, CERT, CERT_APP, NO_TOKEN, fast_signal
 from .netfault import FaultyLink
+from .waiting import until
 
 SEED_ACCOUNT = "test@agora.io"
-
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.005)
 
 
 # --- Tokens (sans-I/O) ----------------------------------------------------------------
@@ -186,7 +181,7 @@ async def test_token_expiry_during_session_logs_out_105(server):
     session = await fast_signal(server.url, CERT_APP).login("alice", token)
     codes: list[int] = []
     session.on_logout = codes.append
-    await until(lambda: codes, timeout=10)
+    await until(lambda: codes, within=10)
     assert codes == [ErrorCode.LOGOUT_E_TOKENEXPIRED]
 
 
@@ -255,14 +250,14 @@ async def test_reconnect_exhaustion_logs_out_102(faulty, login, count, window):
     bob = await login("bob")
     faulty.refuse = True
     faulty.cut()
-    await until(lambda: codes, timeout=20)
+    await until(lambda: codes, within=20)
     assert codes == [ErrorCode.LOGOUT_E_NET]
     assert alice.get_status() == Status.LOGGED_OUT
     if count == 3:
         assert tries == [1, 2, 3]
     # The server keeps the session reconnect_time (+ a grace) and then drops it.
     async with asyncio.timeout(60):
-        while await bob.query_user_status("alice") != 0:
+        while await bob.query_user_status("alice") != 0:  # noqa: ASYNC110 - asks the server
             await asyncio.sleep(0.05)
 
 
@@ -292,9 +287,7 @@ async def test_resume_after_window_is_refused_with_102(server):
         await until(lambda: codes)
         assert codes == [ErrorCode.LOGOUT_E_NET]
         sid = alice._sid
-        async with asyncio.timeout(10):
-            while server.hub.by_sid.get(sid) is not None:
-                await asyncio.sleep(0.05)
+        await until(lambda: server.hub.by_sid.get(sid) is None)
         assert server.hub.tombstones[sid][0] == ErrorCode.LOGOUT_E_NET
     finally:
         await link.close()

@@ -20,12 +20,7 @@ from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import MAX_FRAME_BYTES
 
 from .conftest import APP, NO_TOKEN
-
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.005)
+from .waiting import until
 
 
 class Raw:
@@ -179,12 +174,12 @@ async def test_slow_consumer_is_cut_off_not_waited_for(server, login):
         text = "z" * 8000
         for _ in range(800):  # ~6.4 MB towards a reader that never reads
             await alice.message_instant_send("sloth", text)
-        await until(lambda: server.hub.sessions[(APP, "sloth")].link is None, timeout=20)
+        await until(lambda: server.hub.sessions[(APP, "sloth")].link is None, within=20)
     # Nothing lost: the messages wait in the durable inbox for the next login.
     sloth = await login("sloth")
     got: list[str] = []
     sloth.on_message_instant_receive = lambda a, u, m: got.append(m)
-    await until(lambda: len(got) == 800, timeout=30)
+    await until(lambda: len(got) == 800, within=30)
 
 
 async def test_oversized_websocket_message_closes_with_1009(server):

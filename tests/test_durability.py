@@ -7,6 +7,7 @@ real TCP proxy that the tests cut at random.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -18,12 +19,7 @@ from sigphone.sdk import Session
 from .conftest import APP, NO_TOKEN, fast_signal
 from .netfault import FaultyLink
 from .procserver import ServerProcess
-
-
-async def until(predicate, timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
+from .waiting import until
 
 
 @pytest.fixture
@@ -85,7 +81,7 @@ class Checker:
             seen = set(got)
             lost += sum(1 for n in range(count) if n not in seen)
             duplicated += len(got) - len(seen)
-            reordered += sum(1 for a, b in zip(got, got[1:], strict=False) if b <= a)
+            reordered += sum(1 for a, b in itertools.pairwise(got) if b <= a)
         return {"lost": lost, "duplicated": duplicated, "reordered": reordered}
 
 
@@ -137,7 +133,7 @@ async def test_jepsen_style_no_loss_no_duplicates_no_reordering(tmp_path: Path):
             chaos_task.cancel()
         total = sum(checker.sent.values())
         assert total == 2000
-        await until(lambda: checker.total_received() >= total, timeout=60)
+        await until(lambda: checker.total_received() >= total, within=60)
         await asyncio.sleep(0.5)  # room for a late duplicate to show itself
         verdict = checker.verdict()
         print(

@@ -9,12 +9,7 @@ import pytest
 
 from sigphone.sdk import ErrorCode, SignalError
 
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    """Wait for a condition driven by real network events (no fixed sleeps)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.005)
+from .waiting import until
 
 
 async def test_online_message_and_callbacks(login):
