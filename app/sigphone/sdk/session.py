@@ -163,8 +163,10 @@ class Session:
     async def _connect(self, *, resume: bool) -> None:
         """Open a connection and log in on it (resuming the server session if asked)."""
         sig = self.signal
+        tls = {"ssl": sig.ssl} if sig.ssl is not None and sig.server.startswith("wss:") else {}
         ws = await connect(
             sig.server,
+            **tls,
             compression=None,
             max_size=MAX_WIRE_BYTES,
             open_timeout=sig.connect_timeout,

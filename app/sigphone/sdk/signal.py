@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,8 @@ class Signal:
         self.reconnect_delay_max = 2.0
         self.ack_delay = 0.02
         self.ack_batch = 64
+        #: TLS settings for a wss:// server (None: the system's default trust store).
+        self.ssl: ssl.SSLContext | None = None
         self.session: Session | None = None
         self._log_handler: _OnLogHandler | None = None
 
