@@ -9,6 +9,7 @@ from typing import Any
 
 import platformdirs
 
+from .calls import CallConfig
 from .hub import HubConfig
 from .native import EdgeLimits
 
@@ -37,6 +38,7 @@ class ServerConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     hub: HubConfig = field(default_factory=HubConfig)
+    calls: CallConfig = field(default_factory=CallConfig)
     limits: EdgeLimits = field(default_factory=EdgeLimits)
 
     @classmethod
@@ -60,6 +62,10 @@ class ServerConfig:
             if not hasattr(cfg.hub, key):
                 raise ValueError(f"unknown [hub] setting {key!r} in {path}")
             setattr(cfg.hub, key, type(getattr(cfg.hub, key))(value))
+        for key, value in raw.get("calls", {}).items():
+            if not hasattr(cfg.calls, key):
+                raise ValueError(f"unknown [calls] setting {key!r} in {path}")
+            setattr(cfg.calls, key, float(value))
         for key, value in raw.get("limits", {}).items():
             if not hasattr(cfg.limits, key):
                 raise ValueError(f"unknown [limits] setting {key!r} in {path}")
