@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from conftest import APP, NO_TOKEN, fast_signal
+from conftest import APP, NO_TOKEN, fast_config, fast_signal
 from sigphone.sdk import Call, ErrorCode, Session, SignalError
+from sigphone.server import SignalServer
 from sigphone.server.calls import CallConfig
 
 EVENTS = (
@@ -574,3 +575,40 @@ async def test_many_concurrent_calls_all_end_cleanly(server):
     assert server.calls.live == 0
     assert not server.calls.by_session and not server.calls.in_flight
     await asyncio.gather(*(s.logout() for s in sessions))
+
+
+async def test_calls_are_over_after_my_logout(server, phones):
+    alice, bob = await phones("alice", "bob")
+    out, inc = await connected(alice, bob)
+    await alice.session.logout()
+    assert out.state == "ended" and alice.session.calls == []
+    await until(lambda: inc.state == "ended")
+
+
+async def test_server_restart_ends_calls_the_server_forgot(tmp_path):
+    """Without a session to resume, the SDK ends its calls itself (702), in event order."""
+    first = SignalServer(fast_config(tmp_path / "data"))
+    await first.start()
+    port = first.port
+    alice = Phone(await fast_signal(first.url).login("alice", NO_TOKEN))
+    bob = Phone(await fast_signal(first.url).login("bob", NO_TOKEN))
+    try:
+        out, inc = await connected(alice, bob)
+        ringing_call = await alice.call("carol")  # offline, waiting
+        await first.close()
+        cfg = fast_config(tmp_path / "data")
+        cfg.port = port
+        async with SignalServer(cfg):
+            await until(lambda: alice.session.is_online() and bob.session.is_online())
+            await until(lambda: out.state == inc.state == ringing_call.state == "ended")
+            assert not alice.session.resumed
+            assert alice.events(out)[-1] == "end_by_peer"
+            assert alice.events(ringing_call) == ["failed"]
+            assert ecode(alice.extras(ringing_call, "failed")[0]) == ErrorCode.INVITE_E_NET
+            assert bob.events(inc) == ["end_by_peer"]
+            await alice.session.logout()
+            await bob.session.logout()
+    finally:
+        for phone in (alice, bob):
+            if phone.session.get_status():
+                await phone.session.logout()

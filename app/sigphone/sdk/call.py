@@ -65,9 +65,19 @@ class Call:
         self.peer = peer
         self.extra = extra
         self.direction = direction
-        self.state = RINGING
+        self._state = RINGING
         self._over = False  # the call's last callback has been queued: ignore the rest
         self._released = asyncio.Event()  # set once the application holds this object
+
+    @property
+    def state(self) -> str:
+        """ "ringing", "accepted" or "ended"; every call is "ended" once the session is over
+        (after on_logout no call callback fires: the logout is the last word)."""
+        return ENDED if self.session.get_status() == 0 else self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self._state = value
 
     def __repr__(self) -> str:
         return f"<Call {self.direction} {self.peer!r} in {self.channel!r} {self.state} {self.id}>"
@@ -131,7 +141,7 @@ class CallOps:
     @property
     def calls(self) -> list[Call]:
         """Calls of this session that are not over."""
-        return list(self._call_table().values())
+        return [call for call in self._call_table().values() if call.state != ENDED]
 
     async def channel_invite_user(self, channel: str, peer: str, uid: int = 0) -> Call:
         """channelInviteUser: a call without extra (``uid`` is obsolete, ignored)."""
