@@ -10,9 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 
 from conftest import APP, NO_TOKEN, fast_config, fast_signal
+from sigphone.protocol import decode_client
+from sigphone.protocol.calls import check_dtmf, parse_invite_extra
 from sigphone.sdk import Call, ErrorCode, Session, SignalError
 from sigphone.server import SignalServer
 from sigphone.server.calls import CallConfig
@@ -612,3 +616,47 @@ async def test_server_restart_ends_calls_the_server_forgot(tmp_path):
         for phone in (alice, bob):
             if phone.session.get_status():
                 await phone.session.logout()
+
+
+# --- Validation never fails other than with a seed code -----------------------------------------
+
+
+@given(st.text(max_size=200))
+def test_dtmf_validation_fuzz(text):
+    try:
+        digits = check_dtmf(text)
+    except SignalError as exc:
+        assert exc.code in (ErrorCode.GENERAL_E_WRONG_PARAM, ErrorCode.GENERAL_E_LARGE_PARAM)
+    else:
+        assert digits == text.upper() and set(digits) <= set("0123456789*#ABCD")
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=10,
+)
+
+
+@given(st.one_of(st.text(max_size=100), _json_values.map(json.dumps)))
+def test_invite_extra_validation_fuzz(text):
+    try:
+        extra = parse_invite_extra(text)
+    except SignalError as exc:
+        assert exc.code in (ErrorCode.GENERAL_E_WRONG_PARAM, ErrorCode.GENERAL_E_LARGE_PARAM)
+    else:
+        assert isinstance(extra, dict)
+        assert extra.get("_require_peer_online", 0) in (0, 1)
+
+
+@given(
+    st.sampled_from(["call_invite", "call_ack", "call_accept", "call_refuse", "call_end",
+                     "call_msg", "call_dtmf"]),
+    st.dictionaries(st.sampled_from(["call", "channel", "peer", "extra", "dtmf", "id"]),
+                    _json_values, max_size=6),
+)  # fmt: skip
+def test_call_frame_decoding_fuzz(op, fields):
+    try:
+        decode_client(json.dumps({"op": op, **fields}))
+    except SignalError as exc:
+        assert exc.code == ErrorCode.GENERAL_E_WRONG_PARAM
