@@ -350,6 +350,18 @@ async def test_dev_tokens(api_server, http):
         assert r.status == 400
 
 
+async def test_dev_token_without_app_id_on_a_one_app_server(tmp_path):
+    cfg = fast_config(tmp_path / "d")
+    cfg.apps = {CERT_APP: CERT}
+    cfg.api_port = 0
+    cfg.api.dev_tokens = True
+    async with SignalServer(cfg) as srv, aiohttp.ClientSession() as http:
+        async with http.get(f"{base_url(srv)}/api/token?account=alice") as r:
+            token = (await r.json())["token"]
+        alice = await fast_signal(srv.url, CERT_APP).login("alice", token)
+        await alice.logout()
+
+
 async def test_dev_tokens_are_off_by_default(tmp_path):
     cfg = fast_config(tmp_path / "d")
     cfg.api_port = 0

@@ -201,6 +201,8 @@ class ServerApi:
         if request.method == "POST":
             params.update(await self._json(request))
         app = params.get("app_id", "")
+        if not app and len(self.hub.apps) == 1:
+            app = next(iter(self.hub.apps))  # a one-app server needs no app_id
         if app not in self.hub.apps:
             raise SignalError(ErrorCode.LOGIN_E_FAILED, "unknown app ID")
         account = check_name(params.get("account"), "account")

@@ -144,7 +144,13 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Development token (only with --dev-tokens)",
                 "security": [],
                 "parameters": [
-                    {"name": "app_id", "in": "query", "required": True, "schema": _NAME},
+                    {
+                        "name": "app_id",
+                        "in": "query",
+                        "required": False,
+                        "description": "may be left out when the server has one app",
+                        "schema": _NAME,
+                    },
                     {"name": "account", "in": "query", "required": True, "schema": _NAME},
                 ],
                 "responses": {
@@ -162,7 +168,7 @@ OPENAPI: dict[str, Any] = {
                 "requestBody": _json_body(
                     {
                         "type": "object",
-                        "required": ["app_id", "account"],
+                        "required": ["account"],
                         "properties": {"app_id": _NAME, "account": _NAME},
                     }
                 ),
