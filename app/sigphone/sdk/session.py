@@ -38,6 +38,7 @@ from ..protocol.limits import (
     MAX_WIRE_BYTES,
 )
 from ..protocol.names import check_name, check_text
+from .call import CallOps
 from .callbacks import invoke
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def _logout_code(login_code: int) -> ErrorCode:
     return ErrorCode.LOGOUT_E_OTHER
 
 
-class Session:
+class Session(CallOps):
     """Returned by ``Signal.login``. Assign callbacks as attributes (plain or async functions).
 
     Callbacks run one at a time, in order, on the event loop, after ``login`` has returned:

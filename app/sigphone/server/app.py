@@ -13,6 +13,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from ..protocol.limits import MAX_WIRE_BYTES
+from .api import ServerApi
+from .calls import Calls
 from .config import ServerConfig
 from .hub import Hub
 from .native import serve_native
@@ -31,6 +33,8 @@ class SignalServer:
         path = ":memory:" if config.data is None else config.data / "sigphone.sqlite3"
         self.store = SqliteStore(path)
         self.hub = Hub(config.apps, self.store, config.hub)
+        self.calls = Calls(self.hub, config.calls)
+        self.api = None if config.api_port is None else ServerApi(self.hub, self.calls, config.api)
         self._server: Server | None = None
         self.port = 0
 
@@ -63,8 +67,13 @@ class SignalServer:
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         log.info("listening on %s", self.url)
+        if self.api is not None:
+            assert self.config.api_port is not None
+            await self.api.start(self.config.host, self.config.api_port)
 
     async def close(self) -> None:
+        if self.api is not None:
+            await self.api.close()
         await self.hub.close()
         if self._server is not None:
             self._server.close()
@@ -105,4 +114,6 @@ async def run_until_cancelled(config: ServerConfig, *, announce: bool = True) ->
     async with SignalServer(config) as server:
         if announce:
             print(f"sigphone-server listening on {server.url}", flush=True)
+            if server.api is not None:
+                print(f"Server API on http://{config.host}:{server.api.port}/api/", flush=True)
         await asyncio.Event().wait()

@@ -28,6 +28,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="APPID[:CERTIFICATE]",
         help="an app; without a certificate it accepts the token _no_need_token (repeatable)",
     )
+    p.add_argument(
+        "--api-port", type=int, help="port of the Server API (HTTP; default 9001; 0 picks one)"
+    )
+    p.add_argument("--no-api", action="store_true", help="do not serve the Server API")
+    p.add_argument(
+        "--dev-tokens",
+        action="store_true",
+        help="serve /api/token: anyone can get a login token (development only)",
+    )
     p.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve wss://")
     p.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
     p.add_argument("--inbox-ttl", type=float, help="seconds an undelivered message is kept")
@@ -50,6 +59,14 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     for text in args.app:
         app, cert = parse_app(text)
         cfg.apps[app] = cert
+    if args.no_api:
+        cfg.api_port = None
+    elif args.api_port is not None:
+        cfg.api_port = args.api_port
+    elif cfg.api_port is None:
+        cfg.api_port = 9001
+    if args.dev_tokens:
+        cfg.api.dev_tokens = True
     if args.tls_cert is not None:
         cfg.tls_cert, cfg.tls_key = args.tls_cert, args.tls_key or args.tls_cert
     if args.inbox_ttl is not None:

@@ -9,6 +9,8 @@ from typing import Any
 
 import platformdirs
 
+from .api import ApiConfig
+from .calls import CallConfig
 from .hub import HubConfig
 from .native import EdgeLimits
 
@@ -37,6 +39,10 @@ class ServerConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     hub: HubConfig = field(default_factory=HubConfig)
+    calls: CallConfig = field(default_factory=CallConfig)
+    #: Port of the Server API (HTTP, docs/server-api.md); None: no Server API.
+    api_port: int | None = None
+    api: ApiConfig = field(default_factory=ApiConfig)
     limits: EdgeLimits = field(default_factory=EdgeLimits)
 
     @classmethod
@@ -48,6 +54,8 @@ class ServerConfig:
         server = raw.get("server", {})
         cfg.host = str(server.get("host", cfg.host))
         cfg.port = int(server.get("port", cfg.port))
+        if "api_port" in server:
+            cfg.api_port = int(server["api_port"])
         if "data" in server:
             cfg.data = (path.parent / server["data"]).resolve()
         if "tls_cert" in server:
@@ -60,6 +68,14 @@ class ServerConfig:
             if not hasattr(cfg.hub, key):
                 raise ValueError(f"unknown [hub] setting {key!r} in {path}")
             setattr(cfg.hub, key, type(getattr(cfg.hub, key))(value))
+        for key, value in raw.get("calls", {}).items():
+            if not hasattr(cfg.calls, key):
+                raise ValueError(f"unknown [calls] setting {key!r} in {path}")
+            setattr(cfg.calls, key, float(value))
+        for key, value in raw.get("api", {}).items():
+            if not hasattr(cfg.api, key):
+                raise ValueError(f"unknown [api] setting {key!r} in {path}")
+            setattr(cfg.api, key, type(getattr(cfg.api, key))(value))
         for key, value in raw.get("limits", {}).items():
             if not hasattr(cfg.limits, key):
                 raise ValueError(f"unknown [limits] setting {key!r} in {path}")

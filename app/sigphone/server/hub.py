@@ -39,6 +39,7 @@ log = logging.getLogger("sigphone.server")
 ReplyData = dict[str, Any] | None
 Handler = Callable[[ServerSession, Any], "ReplyData | asyncio.Future[ReplyData]"]
 SessionEndHook = Callable[[ServerSession, ErrorCode], None]
+SessionStartHook = Callable[[ServerSession], None]
 
 
 @dataclass(slots=True)
@@ -77,6 +78,7 @@ class Hub:
         self.tombstones: OrderedDict[str, tuple[ErrorCode, float]] = OrderedDict()
         self.handlers: dict[type[msgspec.Struct], Handler] = {}
         self.session_end_hooks: list[SessionEndHook] = []
+        self.session_start_hooks: list[SessionStartHook] = []
         self._purger: asyncio.Task[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
         self.register(f.Logout, self._on_logout)
@@ -96,6 +98,11 @@ class Hub:
     def on_session_end(self, hook: SessionEndHook) -> None:
         """Call ``hook(session, reason)`` whenever a session ends for good."""
         self.session_end_hooks.append(hook)
+
+    def on_session_start(self, hook: SessionStartHook) -> None:
+        """Call ``hook(session)`` when a new session has logged in (not on a resume), after
+        its inbox is queued: what waited for the user to come online can be pushed then."""
+        self.session_start_hooks.append(hook)
 
     # --- Lifecycle -------------------------------------------------------------------
 
@@ -200,6 +207,11 @@ class Hub:
         held, session.held = session.held, None
         for event, iid in sorted(held, key=lambda item: item[1]):
             self._push_msg(session, event, iid)
+        for hook in self.session_start_hooks:
+            try:
+                hook(session)
+            except Exception:
+                log.exception("session start hook failed")
         log.info("login %s/%s (%d queued)", session.app, session.account, len(session.outbox))
         return session, self._login_reply(session, resumed=False), 0
 

@@ -1,0 +1,333 @@
+"""The Server API (MISSION S1): HTTP + JSON for the customer's own servers, on its own port.
+
+Why a second port and aiohttp: the WebSocket front end only parses GET upgrade requests, and
+a JSON API needs POST bodies, DELETE and a long-lived event stream; aiohttp is a well-kept
+asyncio HTTP server (no hand-parsed HTTP) that runs on the same loop as the hub, so handlers
+call the hub directly. Every ``/api/v1`` request is signed with the app certificate
+(protocol/api_auth.py) and sees only its own app's data. See docs/server-api.md and the
+OpenAPI document served at ``/api/openapi.json`` (docs/server-api.openapi.json).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from ..protocol import frames as f
+from ..protocol.api_auth import (
+    APP_HEADER,
+    NONCE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    ReplayGuard,
+    verify,
+)
+from ..protocol.calls import check_call_id
+from ..protocol.errors import ErrorCode, SignalError
+from ..protocol.limits import (
+    MAX_FRAME_BYTES,
+    MAX_P2P_MSG_CHARS,
+    MAX_USER_ATTR_NAME_CHARS,
+    MAX_USER_ATTR_VALUE_CHARS,
+)
+from ..protocol.names import check_name, check_text
+from ..protocol.token import NO_NEED_TOKEN, make_token
+from .calls import CALLER, Calls
+from .hub import Hub, resolve
+from .openapi import OPENAPI
+from .session import ServerSession
+
+__all__ = ["ApiConfig", "ServerApi"]
+
+log = logging.getLogger("sigphone.server")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: The account a message sent through the API comes from when the request names none.
+SERVER_SENDER = "_server"
+#: Where the authenticated app ID is kept on a request.
+APP_KEY: Any = web.RequestKey("sigphone_app", str) if hasattr(web, "RequestKey") else "sigphone_app"
+#: Event types of the stream, for ``?types=``.
+EVENT_TYPES = frozenset({"online", "offline", "attr", "call"})
+
+
+@dataclass(slots=True)
+class ApiConfig:
+    #: Seconds a signed request's timestamp may differ from the server's clock.
+    signature_window: float = 300.0
+    #: Serve GET/POST /api/token (development apps only; never enable in production).
+    dev_tokens: bool = False
+    #: Lifetime of a development token for an app with a certificate.
+    dev_token_ttl: int = 24 * 3600
+    #: Events queued for one slow event-stream reader before it is cut off.
+    stream_queue: int = 10_000
+    #: Seconds between keep-alive comments on an idle event stream.
+    stream_ping: float = 15.0
+
+
+class _Subscriber:
+    def __init__(self, app: str, types: frozenset[str], size: int) -> None:
+        self.app = app
+        self.types = types
+        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(size)
+
+    def offer(self, event: dict[str, Any] | None) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:  # a slow reader is cut off rather than slowing the hub
+            self.queue = asyncio.Queue(1)
+            self.queue.put_nowait(None)
+
+
+def _error(status: int, code: int, reason: str) -> web.Response:
+    return web.json_response({"code": int(code), "reason": reason}, status=status)
+
+
+class ServerApi:
+    """Constructed with the hub and the call service; ``start`` opens the HTTP port."""
+
+    def __init__(self, hub: Hub, calls: Calls, config: ApiConfig | None = None) -> None:
+        self.hub = hub
+        self.calls = calls
+        self.config = config or ApiConfig()
+        self.guard = ReplayGuard(self.config.signature_window)
+        self.subscribers: set[_Subscriber] = set()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        hub.on_session_start(self._session_started)
+        hub.on_session_end(self._session_ended)
+        calls.listeners.append(self._publish)
+        self._set_attr = hub.handlers[f.SetAttr]
+        hub.register(f.SetAttr, self._on_set_attr)
+        app = web.Application(middlewares=[self._errors], client_max_size=MAX_FRAME_BYTES)
+        app.add_routes(
+            [
+                web.get("/api/openapi.json", self._openapi),
+                web.get("/api/token", self._token),
+                web.post("/api/token", self._token),
+                web.get("/api/v1/users/{account}/status", self._user_status),
+                web.get("/api/v1/users/{account}/attrs", self._user_attrs),
+                web.put("/api/v1/users/{account}/attrs/{name}", self._set_user_attr),
+                web.post("/api/v1/users/{account}/messages", self._send_message),
+                web.get("/api/v1/channels/{channel}/users", self._channel_users),
+                web.post("/api/v1/calls", self._start_call),
+                web.delete("/api/v1/calls/{call}", self._end_call),
+                web.get("/api/v1/events", self._events),
+            ]
+        )
+        self.web_app = app
+
+    # --- Lifecycle -------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> int:
+        self._runner = web.AppRunner(
+            self.web_app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = next(iter(server.sockets)).getsockname()[1]  # type: ignore[attr-defined]
+        log.info("Server API on http://%s:%d/api/", host, self.port)
+        return self.port
+
+    async def close(self) -> None:
+        for sub in list(self.subscribers):
+            sub.offer(None)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- Middleware: errors and authentication --------------------------------------------
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            if request.path.startswith("/api/v1/"):
+                request[APP_KEY] = await self._authenticate(request)
+            return await handler(request)
+        except SignalError as exc:
+            auth = exc.code in (ErrorCode.LOGIN_E_TOKENWRONG, ErrorCode.LOGIN_E_TOKENEXPIRED)
+            status = 401 if auth and request.get(APP_KEY) is None else 400
+            if exc.code == ErrorCode.INVITE_E_OTHER:
+                status = 404
+            return _error(status, exc.code, exc.reason)
+
+    async def _authenticate(self, request: web.Request) -> str:
+        app = request.headers.get(APP_HEADER, "")
+        if app not in self.hub.apps:
+            raise SignalError(ErrorCode.LOGIN_E_TOKENWRONG, "unknown app ID")
+        verify(
+            certificate=self.hub.apps[app],
+            method=request.method,
+            path_qs=request.raw_path,
+            timestamp=request.headers.get(TIMESTAMP_HEADER),
+            nonce=request.headers.get(NONCE_HEADER),
+            signature=request.headers.get(SIGNATURE_HEADER),
+            body=await request.read(),
+            now=time.time(),
+            guard=self.guard,
+        )
+        return app
+
+    async def _json(self, request: web.Request) -> dict[str, Any]:
+        try:
+            body = json.loads(await request.read() or b"{}")
+        except ValueError:
+            raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "body must be JSON") from None
+        if not isinstance(body, dict):
+            raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "body must be a JSON object")
+        return body
+
+    # --- Endpoints -------------------------------------------------------------------------
+
+    async def _openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(OPENAPI)
+
+    async def _token(self, request: web.Request) -> web.Response:
+        """Development tokens: lets a softphone log in without ever holding a certificate."""
+        if not self.config.dev_tokens:
+            raise web.HTTPNotFound()
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "POST":
+            params.update(await self._json(request))
+        app = params.get("app_id", "")
+        if not app and len(self.hub.apps) == 1:
+            app = next(iter(self.hub.apps))  # a one-app server needs no app_id
+        if app not in self.hub.apps:
+            raise SignalError(ErrorCode.LOGIN_E_FAILED, "unknown app ID")
+        account = check_name(params.get("account"), "account")
+        cert = self.hub.apps[app]
+        if cert is None:
+            return web.json_response({"token": NO_NEED_TOKEN, "expires": 0})
+        expires = int(time.time()) + self.config.dev_token_ttl
+        return web.json_response(
+            {"token": make_token(account, app, cert, expires), "expires": expires}
+        )
+
+    async def _user_status(self, request: web.Request) -> web.Response:
+        account = check_name(request.match_info["account"], "account")
+        status = int(self.hub.is_online(request[APP_KEY], account))
+        return web.json_response({"account": account, "status": status})
+
+    async def _user_attrs(self, request: web.Request) -> web.Response:
+        account = check_name(request.match_info["account"], "account")
+        attrs = await self.hub.store.get_user_attrs(request[APP_KEY], account)
+        return web.json_response({"account": account, "attrs": attrs})
+
+    async def _set_user_attr(self, request: web.Request) -> web.Response:
+        app = request[APP_KEY]
+        account = check_name(request.match_info["account"], "account")
+        name = check_name(request.match_info["name"], "attribute name", MAX_USER_ATTR_NAME_CHARS)
+        value = check_text(
+            (await self._json(request)).get("value"), "value", MAX_USER_ATTR_VALUE_CHARS
+        )
+        await self.hub.store.set_user_attr(app, account, name, value)
+        self._publish(app, {"type": "attr", "account": account, "name": name, "value": value})
+        return web.json_response({})
+
+    async def _send_message(self, request: web.Request) -> web.Response:
+        app = request[APP_KEY]
+        peer = check_name(request.match_info["account"], "account")
+        body = await self._json(request)
+        sender = check_name(body.get("from", SERVER_SENDER), "from")
+        msg = check_text(body.get("msg"), "msg", MAX_P2P_MSG_CHARS)
+        await resolve(self.hub.send_message(app, sender, peer, msg))
+        return web.json_response({})
+
+    async def _channel_users(self, request: web.Request) -> web.Response:
+        channel = check_name(request.match_info["channel"], "channel")
+        # The channel service provides Hub.channel_users(app, channel) -> list of accounts;
+        # until it is there, no channel has members.
+        query = getattr(self.hub, "channel_users", None)
+        users = list(query(request[APP_KEY], channel)) if query is not None else []
+        return web.json_response({"channel": channel, "users": users, "num": len(users)})
+
+    async def _start_call(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        extra = body.get("extra", "")
+        cid = self.calls.invite(
+            request[APP_KEY],
+            body.get("caller", ""),
+            body.get("callee", ""),
+            body.get("channel", ""),
+            extra if isinstance(extra, str) else json.dumps(extra),
+        )
+        return web.json_response({"call": cid})
+
+    async def _end_call(self, request: web.Request) -> web.Response:
+        call = self.calls.calls.get(check_call_id(request.match_info["call"]))
+        if call is None or call.app != request[APP_KEY] or call.caller_session is not None:
+            raise SignalError(ErrorCode.INVITE_E_OTHER, "no such call made through the API")
+        extra = (await self._json(request)).get("extra", "")
+        self.calls.end(call, CALLER, extra if isinstance(extra, str) else json.dumps(extra))
+        return web.json_response({})
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        wanted = request.query.get("types")
+        types = EVENT_TYPES if not wanted else frozenset(wanted.split(","))
+        if not types <= EVENT_TYPES:
+            raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"types are {sorted(EVENT_TYPES)}")
+        sub = _Subscriber(request[APP_KEY], types, self.config.stream_queue)
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        self.subscribers.add(sub)
+        try:
+            await response.write(b": subscribed\n\n")
+            while True:
+                try:
+                    event = await asyncio.wait_for(sub.queue.get(), self.config.stream_ping)
+                except TimeoutError:
+                    await response.write(b": ping\n\n")
+                    continue
+                if event is None:
+                    break
+                data = json.dumps(event, ensure_ascii=False)
+                await response.write(f"event: {event['type']}\ndata: {data}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.subscribers.discard(sub)
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
+        return response
+
+    # --- Event feeds ------------------------------------------------------------------------
+
+    def _publish(self, app: str, event: dict[str, Any]) -> None:
+        for sub in list(self.subscribers):
+            if sub.app == app and event["type"] in sub.types:
+                sub.offer(event)
+
+    def _session_started(self, session: ServerSession) -> None:
+        self._publish(session.app, {"type": "online", "account": session.account})
+
+    def _session_ended(self, session: ServerSession, code: ErrorCode) -> None:
+        event = {"type": "offline", "account": session.account, "reason": int(code)}
+        self._publish(session.app, event)
+
+    def _on_set_attr(self, session: ServerSession, frame: msgspec.Struct) -> Any:
+        """The hub's set_attr, then an ``attr`` event for the stream once it is stored."""
+        result = self._set_attr(session, frame)
+        assert isinstance(frame, f.SetAttr)
+        event = {"type": "attr", "account": session.account, "name": frame.name}
+        event["value"] = frame.value
+
+        def stored(fut: asyncio.Future[Any]) -> None:
+            if not fut.cancelled() and fut.exception() is None:
+                self._publish(session.app, event)
+
+        if isinstance(result, asyncio.Future):
+            result.add_done_callback(stored)
+        return result
