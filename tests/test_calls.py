@@ -14,12 +14,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 
-from conftest import APP, NO_TOKEN, fast_config, fast_signal
 from sigphone.protocol import decode_client
 from sigphone.protocol.calls import check_dtmf, parse_invite_extra
 from sigphone.sdk import Call, ErrorCode, Session, SignalError
 from sigphone.server import SignalServer
 from sigphone.server.calls import CallConfig
+
+from .conftest import APP, NO_TOKEN, fast_config, fast_signal
+from .waiting import until
 
 EVENTS = (
     "received_by_peer",
@@ -31,12 +33,6 @@ EVENTS = (
     "msg",
 )
 
-
-async def until(predicate: Callable[[], object], limit: float = 10.0) -> None:
-    """Wait for a condition driven by real network events (no fixed sleeps)."""
-    async with asyncio.timeout(limit):
-        while not predicate():  # noqa: ASYNC110 (polling a condition is the point)
-            await asyncio.sleep(0.005)
 
 
 class Phone:

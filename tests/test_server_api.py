@@ -15,7 +15,6 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from conftest import APP, CERT, CERT_APP, NO_TOKEN, fast_config, fast_signal
 from sigphone.protocol.token import make_token, verify_token
 from sigphone.sdk import Call, ErrorCode, Session
 from sigphone.sdk.server_api import signed_headers
@@ -23,16 +22,13 @@ from sigphone.server import SignalServer
 from sigphone.server.cli import build_parser, config_from_args
 from sigphone.server.openapi import OPENAPI
 
+from .conftest import APP, CERT, CERT_APP, NO_TOKEN, fast_config, fast_signal
+from .waiting import until
+
 OTHER_APP = "0THERAPP0000000000000000000000AA"
 OTHER_CERT = "0123456789abcdef0123456789abcdef"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
-
-async def until(predicate: Callable[[], object], limit: float = 10.0) -> None:
-    """Wait for a condition driven by real network events (no fixed sleeps)."""
-    async with asyncio.timeout(limit):
-        while not predicate():  # noqa: ASYNC110 (polling a condition is the point)
-            await asyncio.sleep(0.005)
 
 
 @pytest.fixture
