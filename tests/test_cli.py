@@ -111,6 +111,8 @@ async def test_server_prints_its_url_and_answers_health(tmp_path: Path):
         assert session.is_online()
         await session.logout()
         assert (tmp_path / "data" / "sigphone.sqlite3").exists()
+        await server.stop()  # SIGTERM: a clean shutdown
+        assert server.proc is not None and server.proc.returncode == 0
     finally:
         await server.stop()
 

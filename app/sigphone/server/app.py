@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http
 import json
 import logging
+import signal
 import ssl
 from typing import Any
 
@@ -111,9 +113,14 @@ class SignalServer:
 
 
 async def run_until_cancelled(config: ServerConfig, *, announce: bool = True) -> None:
+    """Serve until cancelled (Ctrl+C) or, where the platform has it, SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, AttributeError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, stop.set)  # POSIX only; Windows: Ctrl+C
     async with SignalServer(config) as server:
         if announce:
             print(f"sigphone-server listening on {server.url}", flush=True)
             if server.api is not None:
                 print(f"Server API on http://{config.host}:{server.api.port}/api/", flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
