@@ -383,10 +383,13 @@ class Hub:
             check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
         reply = {"msg_id": frame.msg_id}
         if frame.cseq:
+            refused = session.refused_sends.get(frame.cseq)
+            if refused is not None:
+                raise refused  # a resend of a refused message gets the same answer
             if frame.cseq <= session.cseq:
                 return reply  # a resend of a message already taken: acknowledge it again
             session.cseq = frame.cseq
-        return self.send_message(
+        result = self.send_message(
             session.app,
             session.account,
             peer,
@@ -395,6 +398,17 @@ class Hub:
             cseq=frame.cseq,
             reply=reply,
         )
+        if frame.cseq:
+            result.add_done_callback(lambda fut: self._remember_refusal(session, frame.cseq, fut))
+        return result
+
+    @staticmethod
+    def _remember_refusal(session: ServerSession, cseq: int, fut: asyncio.Future[Any]) -> None:
+        exc = None if fut.cancelled() else fut.exception()
+        if isinstance(exc, SignalError):
+            session.refused_sends[cseq] = exc
+            while len(session.refused_sends) > 64:  # only resends in flight matter
+                del session.refused_sends[next(iter(session.refused_sends))]
 
     def send_message(
         self,
