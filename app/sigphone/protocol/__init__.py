@@ -3,6 +3,7 @@
 Frames and their codec, error codes, limits, name validation, rate limiting and tokens.
 """
 
+from . import channels  # registers the channel frames and events before decoders are built
 from .errors import ErrorCode, SignalError
 from .frames import decode_client, decode_event, decode_server, encode, encode_event
 from .names import check_name, check_text, is_valid_name
@@ -12,6 +13,7 @@ __all__ = [
     "NO_NEED_TOKEN",
     "ErrorCode",
     "SignalError",
+    "channels",
     "check_name",
     "check_text",
     "decode_client",

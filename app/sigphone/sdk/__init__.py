@@ -6,7 +6,8 @@ session = await signal.login("alice", token)
 """
 
 from ..protocol.errors import ErrorCode, SignalError
+from .channel import Channel
 from .session import Session, Status
 from .signal import Signal
 
-__all__ = ["ErrorCode", "Session", "Signal", "SignalError", "Status"]
+__all__ = ["Channel", "ErrorCode", "Session", "Signal", "SignalError", "Status"]

@@ -13,6 +13,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from ..protocol.limits import MAX_WIRE_BYTES
+from .channels import Channels
 from .config import ServerConfig
 from .hub import Hub
 from .native import serve_native
@@ -31,6 +32,7 @@ class SignalServer:
         path = ":memory:" if config.data is None else config.data / "sigphone.sqlite3"
         self.store = SqliteStore(path)
         self.hub = Hub(config.apps, self.store, config.hub)
+        self.channels = Channels(self.hub)
         self._server: Server | None = None
         self.port = 0
 

@@ -39,6 +39,7 @@ log = logging.getLogger("sigphone.server")
 ReplyData = dict[str, Any] | None
 Handler = Callable[[ServerSession, Any], "ReplyData | asyncio.Future[ReplyData]"]
 SessionEndHook = Callable[[ServerSession, ErrorCode], None]
+SessionStartHook = Callable[[ServerSession], None]
 
 
 @dataclass(slots=True)
@@ -77,6 +78,7 @@ class Hub:
         self.tombstones: OrderedDict[str, tuple[ErrorCode, float]] = OrderedDict()
         self.handlers: dict[type[msgspec.Struct], Handler] = {}
         self.session_end_hooks: list[SessionEndHook] = []
+        self.session_start_hooks: list[SessionStartHook] = []
         self._purger: asyncio.Task[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
         self.register(f.Logout, self._on_logout)
@@ -92,6 +94,10 @@ class Hub:
     def register(self, frame_type: type[msgspec.Struct], handler: Handler) -> None:
         """Route requests of ``frame_type`` to ``handler(session, frame)``."""
         self.handlers[frame_type] = handler
+
+    def on_session_start(self, hook: SessionStartHook) -> None:
+        """Call ``hook(session)`` after each fresh login (not on a resume)."""
+        self.session_start_hooks.append(hook)
 
     def on_session_end(self, hook: SessionEndHook) -> None:
         """Call ``hook(session, reason)`` whenever a session ends for good."""
@@ -201,6 +207,11 @@ class Hub:
         for event, iid in sorted(held, key=lambda item: item[1]):
             self._push_msg(session, event, iid)
         log.info("login %s/%s (%d queued)", session.app, session.account, len(session.outbox))
+        for hook in self.session_start_hooks:
+            try:
+                hook(session)
+            except Exception:
+                log.exception("session start hook failed")
         return session, self._login_reply(session, resumed=False), 0
 
     def _login_reply(self, session: ServerSession, *, resumed: bool) -> dict[str, Any]:
