@@ -246,7 +246,10 @@ class Channels:
         num_period = ch.settings.get("_auto_update_num", 0)
         total_period = ch.settings.get("_auto_update_total_num", 0)
         # The seed: _total_member_num needs both _auto_update_num and _auto_update_total_num.
-        periods = {"_member_num": num_period, "_total_member_num": total_period and num_period}
+        periods = {
+            "_member_num": num_period,
+            "_total_member_num": total_period if num_period else 0,
+        }
         for attr, period in periods.items():
             if period:
                 self._refresh(ch, attr, period)
