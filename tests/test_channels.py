@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+import random
 
 import pytest
 
+from sigphone.protocol.channels import INVOKE_PREFIX, ChannelActivity, UserOnline
 from sigphone.sdk import ErrorCode, SignalError
 from sigphone.server.channels import ChannelsConfig
 
@@ -396,3 +400,345 @@ async def test_member_num_auto_update(server, login):
     await a_ch.channel_del_attr("_auto_update_num")  # both stop; their values go
     await until(lambda: "_member_num" not in a_ch.attrs and "_total_member_num" not in a_ch.attrs)
     assert timer.pending() == []
+
+
+# --- C6: channel messages and their limits ---------------------------------------------
+
+
+async def test_channel_message_reaches_every_member(login):
+    alice = await login("alice")
+    bob = await login("bob")
+    a_ch, a_rec = await joined(alice, "room")
+    _, b_rec = await joined(bob, "room")
+    sent: list[str] = []
+    alice.on_message_send_success = sent.append
+    assert await a_ch.message_channel_send("hi all", msg_id="m-1") == "m-1"
+    await until(lambda: a_rec.of("message_channel_receive") and b_rec.of("message_channel_receive"))
+    assert b_rec.of("message_channel_receive") == [("alice", 0, "hi all")]
+    assert a_rec.of("message_channel_receive") == [("alice", 0, "hi all")]
+    await until(lambda: sent)
+    assert sent == ["m-1"]
+    text = "ü" * (8 * 1024)  # the largest message of a small channel
+    await a_ch.message_channel_send(text)
+    await until(lambda: len(b_rec.of("message_channel_receive")) == 2)
+    assert b_rec.of("message_channel_receive")[-1] == ("alice", 0, text)
+
+
+async def test_message_after_leaving_fails_with_400(login):
+    alice = await login("alice")
+    channel = await alice.channel_join("room")
+    await channel.channel_leave()
+    errors: list[tuple] = []
+    alice.on_message_send_error = lambda *a: errors.append(a)
+    with pytest.raises(SignalError) as info:
+        await channel.message_channel_send("anyone?", msg_id="late")
+    assert info.value.code == ErrorCode.SENDMESSAGE_E_OTHER
+    await until(lambda: errors)
+    assert errors == [("late", ErrorCode.SENDMESSAGE_E_OTHER)]
+
+
+async def test_small_channel_message_size_limit(login):
+    alice = await login("alice")
+    channel = await alice.channel_join("room")
+    with pytest.raises(SignalError) as info:
+        await channel.message_channel_send("x" * (8 * 1024 + 1))
+    assert info.value.code == ErrorCode.GENERAL_E_LARGE_PARAM
+
+
+async def large_room(server, login, now: list[float]):
+    """Three members in a channel made "large" by a threshold of 2; a clock the test moves."""
+    server.channels.config.large_threshold = 2
+    server.channels.clock = lambda: now[0]
+    sessions = [await login(name) for name in ("alice", "bob", "carol")]
+    channels = [await s.channel_join("big") for s in sessions]
+    return sessions, channels
+
+
+async def test_large_channel_message_size_and_user_rate(server, login):
+    now = [1000.0]
+    (alice, _, _), (a_ch, b_ch, c_ch) = await large_room(server, login, now)
+    received: list[tuple] = []
+    c_ch.on_message_channel_receive = lambda *a: received.append(a)
+    errors: list[tuple] = []
+    alice.on_message_send_error = lambda *a: errors.append(a)
+    with pytest.raises(SignalError) as info:
+        await a_ch.message_channel_send("x" * 1025, msg_id="big")
+    assert info.value.code == ErrorCode.GENERAL_E_LARGE_PARAM
+    await a_ch.message_channel_send("x" * 1024)
+    with pytest.raises(SignalError) as info:  # a second message inside the same second
+        await a_ch.message_channel_send("again", msg_id="fast")
+    assert info.value.code == ErrorCode.SENDMESSAGE_E_OTHER
+    await b_ch.message_channel_send("bob is not limited by alice")  # others still pass
+    now[0] += 1.0
+    await a_ch.message_channel_send("a second later")
+    await until(lambda: len(received) == 3)
+    assert [r[0] for r in received] == ["alice", "bob", "alice"]
+    await until(lambda: len(errors) == 2)
+    assert errors == [
+        ("big", ErrorCode.GENERAL_E_LARGE_PARAM),
+        ("fast", ErrorCode.SENDMESSAGE_E_OTHER),
+    ]
+    assert alice.is_online()  # nothing else broke
+
+
+async def test_large_channel_rate_per_channel(server, login):
+    now = [1000.0]
+    server.channels.config.channel_rate_large = 2  # default 100/s; proven below
+    assert ChannelsConfig().channel_rate_large == 100
+    assert ChannelsConfig().user_rate_large == 1
+    (_, _, _), channels = await large_room(server, login, now)
+    await channels[0].message_channel_send("1")
+    await channels[1].message_channel_send("2")
+    with pytest.raises(SignalError) as info:
+        await channels[2].message_channel_send("3")
+    assert info.value.code == ErrorCode.SENDMESSAGE_E_OTHER
+    now[0] += 1.0
+    await channels[2].message_channel_send("3")
+
+
+async def test_sendmsg_limit_overrides_the_channel_rate(server, login):
+    now = [1000.0]
+    server.channels.clock = lambda: now[0]
+    alice = await login("alice")
+    channel = await alice.channel_join("room")  # small: no rate limit by default
+    for i in range(5):
+        await channel.message_channel_send(str(i))
+    await channel.channel_set_attr("_sendmsg_limit", "2")
+    await channel.message_channel_send("a")
+    await channel.message_channel_send("b")
+    with pytest.raises(SignalError) as info:
+        await channel.message_channel_send("c")
+    assert info.value.code == ErrorCode.SENDMESSAGE_E_OTHER
+    await channel.channel_del_attr("_sendmsg_limit")
+    await channel.message_channel_send("c")
+
+
+async def test_setattr_limit(server, login):
+    now = [1000.0]
+    server.channels.clock = lambda: now[0]
+    alice = await login("alice")
+    channel = await alice.channel_join("room")
+    await channel.channel_set_attr("_setattr_limit", "2")
+    await channel.channel_set_attr("a", "1")
+    await channel.channel_set_attr("b", "1")
+    with pytest.raises(SignalError) as info:
+        await channel.channel_set_attr("c", "1")
+    assert info.value.code == ErrorCode.GENERAL_E_FAILED
+    now[0] += 1.0
+    await channel.channel_set_attr("c", "1")
+
+
+async def test_flood_from_one_user_does_not_stop_others(server, login):
+    """A large channel: one user floods and is refused (400); the others' messages pass."""
+    now = [1000.0]
+    _, (a_ch, b_ch, c_ch) = await large_room(server, login, now)
+    got: list[str] = []
+    c_ch.on_message_channel_receive = lambda account, uid, msg: got.append(msg)
+    refused = 0
+    for i in range(20):  # alice sends 20 messages while the clock moves 1 s every 5
+        try:
+            await a_ch.message_channel_send(f"flood {i}")
+        except SignalError as exc:
+            assert exc.code == ErrorCode.SENDMESSAGE_E_OTHER
+            refused += 1
+        if i % 5 == 0:
+            await b_ch.message_channel_send(f"bob {i}")
+            now[0] += 1.0
+    # One message per second for alice: 0, then the first after each clock step.
+    assert refused == 15
+    await until(lambda: len(got) == 9)
+    assert got == [
+        "flood 0", "bob 0", "flood 1", "bob 5", "flood 6", "bob 10", "flood 11", "bob 15",
+        "flood 16",
+    ]  # fmt: skip
+
+
+# --- C7: reliable channel events across a network break ---------------------------------
+
+
+def cut(session) -> None:
+    """Drop the connection like a network failure would (no close handshake)."""
+    if session._ws is not None:
+        session._ws.transport.abort()
+
+
+async def test_member_gets_every_event_of_a_break_in_order_once(login):
+    alice = await login("alice")
+    bob = await login("bob")
+    carol = await login("carol")
+    a_ch, a_rec = await joined(alice, "room")
+    b_ch = await bob.channel_join("room")
+    c_ch, c_rec = await joined(carol, "room")
+    reconnected: list[int] = []
+    carol.on_reconnected = reconnected.append
+    a_mark, c_mark = len(a_rec.events), len(c_rec.events)
+
+    cut(carol)
+    for i in range(30):
+        await a_ch.message_channel_send(f"a{i}")
+        await b_ch.message_channel_send(f"b{i}")
+        if i % 10 == 0:
+            await b_ch.channel_set_attr("round", str(i))
+            cut(carol)  # again, while it may be reconnecting
+    dave = await login("dave")
+    d_ch = await dave.channel_join("room")
+    await d_ch.channel_del_attr("round")
+    await d_ch.channel_leave()
+    await a_ch.message_channel_send("last")
+
+    last = ("message_channel_receive", "alice", 0, "last")
+    await until(lambda: last in a_rec.events)
+    expected = a_rec.events[a_mark:]
+    assert len(expected) == 67  # 60 messages, 3 + 2 attribute changes, dave in and out
+    await until(lambda: len(c_rec.events) - c_mark >= len(expected))
+    assert c_rec.events[c_mark:] == expected  # every event, in order, none twice
+    assert reconnected and carol.resumed
+    assert list(c_ch.members) == ["alice", "bob", "carol"]
+
+
+async def test_drops_inside_the_window_lose_nothing(login):
+    """The issue's checker, smaller: 12 members, 6 senders, 300 messages, random drops.
+
+    Every member must see every message once, each sender's messages in the order sent,
+    and all members the same global order (the server broadcasts each message to all at
+    once). Counts of lost / duplicated / reordered messages must all be zero.
+    """
+    rng = random.Random(20261121)
+    members = [await login(f"m{i:02d}") for i in range(12)]
+    channels = [await m.channel_join("busy") for m in members]
+    seen: dict[str, list[str]] = {m.account: [] for m in members}
+    for m, ch in zip(members, channels, strict=True):
+        ch.on_message_channel_receive = lambda account, uid, msg, box=seen[m.account]: box.append(
+            msg
+        )
+    senders = list(zip(members[:6], channels[:6], strict=True))
+    per_sender = 50
+
+    async def send_all(index: int, channel) -> None:
+        for n in range(per_sender):
+            await channel.message_channel_send(f"{index}:{n}")
+
+    async def chaos() -> None:
+        for _ in range(25):
+            await asyncio.sleep(rng.uniform(0.005, 0.03))
+            cut(rng.choice(members))
+
+    await asyncio.gather(*(send_all(i, ch) for i, (_, ch) in enumerate(senders)), chaos())
+    total = len(senders) * per_sender
+    await until(lambda: all(len(box) == total for box in seen.values()), limit=30)
+
+    lost = dup = reordered = 0
+    reference = seen[members[0].account]
+    for box in seen.values():
+        lost += total - len(set(box))
+        dup += len(box) - len(set(box))
+        for index in range(len(senders)):
+            numbers = [int(m.split(":")[1]) for m in box if m.startswith(f"{index}:")]
+            reordered += sum(1 for a, b in itertools.pairwise(numbers) if b != a + 1)
+        reordered += int(box != reference)
+    assert (lost, dup, reordered) == (0, 0, 0)
+    await until(lambda: all(m.is_online() for m in members))  # none was logged out
+
+
+# --- C10: invoke ----------------------------------------------------------------------
+
+
+async def test_invoke_every_function(login):
+    alice = await login("alice")
+    bob = await login("bob")
+    ch = await bob.channel_join("room")
+    rets: list[tuple] = []
+    alice.on_invoke_ret = lambda *a: rets.append(a)
+    p = INVOKE_PREFIX
+
+    assert (await alice.invoke(p + "user_query_user_status", {"account": "bob"}))["status"] == 1
+    assert (await alice.invoke(p + "user_query_user_status", {"account": "zed"}))["status"] == 0
+    assert await alice.invoke(p + "user_set_attr", {"name": "nick", "value": "Al"}) == {}
+    assert await alice.get_attr("nick") == "Al"  # the same attribute as set_attr's
+    resp = await bob.invoke(p + "user_get_attr", {"account": "alice", "name": "nick"})
+    assert resp["value"] == "Al"
+    resp = await bob.invoke(p + "user_get_attr_all", {"account": "alice"})
+    assert json.loads(resp["value"]) == {"nick": "Al"}
+    assert await alice.invoke(p + "channel_query_num", {"name": "room"}) == {"num": 1}
+    resp = await alice.invoke(p + "channel_query_user_isin", {"name": "room", "account": "bob"})
+    assert resp == {"isin": 1}
+    resp = await alice.invoke(p + "channel_query_user_isin", {"name": "room", "account": "al"})
+    assert resp == {"isin": 0}
+    resp = await alice.invoke(p + "channel_query_userlist", {"name": "room"})
+    assert resp == {"num": 1, "list": [["bob", 0]]}
+    resp = await alice.invoke(p + "channel_query_userlist_all", {"name": "room", "num": 10})
+    assert resp == {"num": 1, "list": [["bob", 0]]}
+    resp = await alice.invoke(p + "channel_query_userlist_all", {"name": "room"})
+    assert resp == {"num": 1, "list": [["bob", 0]]}
+
+    # Channel attributes from outside the channel reach its members.
+    args = {"channel": "room", "name": "topic", "value": "news"}
+    assert await alice.invoke(p + "channel_set_attr", args) == {}
+    await until(lambda: ch.attrs.get("topic") == "news")
+    await alice.invoke(p + "channel_del_attr", {"channel": "room", "name": "topic"})
+    await until(lambda: "topic" not in ch.attrs)
+    await alice.invoke(p + "channel_set_attr", args)
+    await alice.invoke(p + "channel_clear_attr", {"channel": "room"})
+    await until(lambda: ch.attrs == {} and len(rets) == 13)
+    assert [r[1] for r in rets] == [0] * 13
+    assert len({r[0] for r in rets}) == 13  # every call has its own call ID
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "code"),
+    [
+        ("io.agora.signal.no_such_function", {}, ErrorCode.GENERAL_E_WRONG_PARAM),
+        ("user_query_user_status", {"account": "bob"}, ErrorCode.GENERAL_E_WRONG_PARAM),
+        ("io.agora.signal.user_query_user_status", {}, ErrorCode.GENERAL_E_WRONG_PARAM),
+        ("io.agora.signal.user_set_attr", {"name": "n", "value": "v" * 129}, 1005),
+        ("io.agora.signal.user_get_attr", {"account": "bob"}, ErrorCode.GENERAL_E_WRONG_PARAM),
+        ("io.agora.signal.user_get_attr_all", {"account": "b b"}, ErrorCode.GENERAL_E_WRONG_PARAM),
+        ("io.agora.signal.channel_query_num", {"name": "a b"}, ErrorCode.GENERAL_E_WRONG_PARAM),
+        ("io.agora.signal.channel_query_user_isin", {"name": "room"}, 1004),
+        ("io.agora.signal.channel_query_userlist", {"name": "r" * 129}, 1005),
+        ("io.agora.signal.channel_query_userlist_all", {"name": "r", "num": -1}, 1004),
+        ("io.agora.signal.channel_clear_attr", {}, ErrorCode.GENERAL_E_WRONG_PARAM),
+        ("io.agora.signal.channel_del_attr", {"channel": "room", "name": "_member_num"}, 1004),
+        ("io.agora.signal.channel_set_attr", {"channel": "room", "name": "n"}, 1004),
+        ("io.agora.signal.channel_set_attr", {"channel": "_agora_user_online", "name": "n",
+                                               "value": "v"}, 1004),
+    ],
+)  # fmt: skip
+async def test_invoke_invalid_calls(server, login, func, args, code):
+    alice = await login("alice")
+    rets: list[tuple] = []
+    alice.on_invoke_ret = lambda *a: rets.append(a)
+    with pytest.raises(SignalError) as info:
+        await alice.invoke(func, args)
+    assert info.value.code == code
+    await until(lambda: rets)
+    assert rets[0][1:] == (code, None)
+    assert server.channels.channels == {}  # a refused call creates no channel
+
+
+# --- C8: special channels ------------------------------------------------------------
+
+
+async def test_special_channels_feed_server_side_subscribers(server, login):
+    online: list = []
+    activity: list = []
+    server.channels.subscribe("testapp", "_agora_user_online", online.append)
+    unsubscribe = server.channels.subscribe("testapp", "_agora_channel_event", activity.append)
+    with pytest.raises(ValueError):
+        server.channels.subscribe("testapp", "room", online.append)
+    alice = await login("alice")
+    channel = await alice.channel_join("room")
+    await channel.channel_leave()
+    await alice.channel_join("room")
+    await alice.logout()
+    assert online == [UserOnline("alice", 1), UserOnline("alice", 0, ErrorCode.LOGOUT_E_USER)]
+    assert activity == [
+        ChannelActivity("room", "alice", "join"),
+        ChannelActivity("room", "alice", "leave", ErrorCode.LEAVECHANNEL_E_BYUSER),
+        ChannelActivity("room", "alice", "join"),
+        ChannelActivity("room", "alice", "leave", ErrorCode.LEAVECHANNEL_E_LOGOUT),
+    ]
+    unsubscribe()
+    bob = await login("bob")
+    await bob.channel_join("room")
+    assert len(activity) == 4 and len(online) == 3

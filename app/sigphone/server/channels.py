@@ -196,12 +196,15 @@ class Channels:
             ch.settings[name] = setting
             self._apply_setting(ch, name)
 
+    def del_attr_by_name(self, app: str, channel: str, name: str) -> None:
+        """Delete an attribute of any channel (a missing channel has nothing to delete)."""
+        ch = self.attr_channel(app, channel)
+        _check_del(name)
+        if ch is not None:
+            self.del_attr(ch, name)
+
     def del_attr(self, ch: Channel, name: str) -> None:
-        check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
-        if name in c.READ_ONLY_ATTRS:
-            raise SignalError(
-                ErrorCode.GENERAL_E_WRONG_PARAM, f"{name} is maintained by the server"
-            )
+        _check_del(name)
         self._take_attr_rate(ch)
         if ch.attrs.pop(name, None) is None:
             return
@@ -424,3 +427,9 @@ def _latest(ch: Channel, limit: int) -> list[str]:
     if len(ch.members) <= limit:
         return list(ch.members)
     return list(itertools.islice(reversed(ch.members), limit))[::-1]
+
+
+def _check_del(name: str) -> None:
+    check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
+    if name in c.READ_ONLY_ATTRS:
+        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"{name} is maintained by the server")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..protocol import frames as f
 from ..protocol.channels import INVOKE_PREFIX, Invoke
 from ..protocol.errors import ErrorCode, SignalError
-from ..protocol.limits import MAX_CHANNEL_ATTR_NAME_CHARS, MAX_USERLIST_ALL
+from ..protocol.limits import MAX_USERLIST_ALL
 from ..protocol.names import check_name
 from .hub import Hub, ReplyData, _then
 from .session import ServerSession
@@ -119,10 +119,8 @@ class Invoker:
         return {}
 
     def _channel_del_attr(self, session: ServerSession, args: Args) -> Result:
-        name = check_name(args.get("name"), "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
-        ch = self.channels.attr_channel(session.app, args.get("channel"))  # type: ignore[arg-type]
-        if ch is not None:
-            self.channels.del_attr(ch, name)
+        channel, name = args.get("channel"), args.get("name")
+        self.channels.del_attr_by_name(session.app, channel, name)  # type: ignore[arg-type]
         return {}
 
     def _channel_set_attr(self, session: ServerSession, args: Args) -> Result:
