@@ -9,8 +9,10 @@ import random
 
 import pytest
 
+from conftest import APP, NO_TOKEN, fast_config, fast_signal
 from sigphone.protocol.channels import INVOKE_PREFIX, ChannelActivity, UserOnline
 from sigphone.sdk import ErrorCode, SignalError
+from sigphone.server import SignalServer
 from sigphone.server.channels import ChannelsConfig
 
 
@@ -742,3 +744,32 @@ async def test_special_channels_feed_server_side_subscribers(server, login):
     bob = await login("bob")
     await bob.channel_join("room")
     assert len(activity) == 4 and len(online) == 3
+
+
+async def test_channel_rejoined_after_server_restart(tmp_path):
+    """A reconnect that cannot resume (the server restarted) joins the channel again."""
+    config = fast_config(tmp_path / "data")
+    first = SignalServer(config)
+    await first.start()
+    alice = await fast_signal(first.url).login("alice", NO_TOKEN)
+    channel, rec = await joined(alice, "room")
+    await channel.channel_set_attr("topic", "lost with the server")
+    await until(lambda: channel.attrs)
+    config.port = first.port
+    await first.close()
+    second = SignalServer(config)
+    await second.start()
+    try:
+        await until(lambda: second.channels.member_count(APP, "room") == 1)
+        await until(lambda: len(rec.of("channel_joined")) == 2)
+        assert not alice.resumed and channel.joined
+        assert channel.attrs == {}  # channel state lived in the old process
+        assert rec.of("channel_attr_updated")[-1] == ("", "", "clear")
+        bob = await fast_signal(second.url).login("bob", NO_TOKEN)
+        b_ch = await bob.channel_join("room")
+        await b_ch.message_channel_send("welcome back")
+        await until(lambda: rec.of("message_channel_receive"))
+        await bob.logout()
+    finally:
+        await alice.logout()
+        await second.close()
