@@ -10,7 +10,8 @@ import random
 import pytest
 
 from conftest import APP, NO_TOKEN, fast_config, fast_signal
-from sigphone.protocol.channels import INVOKE_PREFIX, ChannelActivity, UserOnline
+from sigphone.protocol.channels import INVOKE_PREFIX, ChannelActivity, ChannelMessage, UserOnline
+from sigphone.protocol.frames import decode_event, encode_event_body
 from sigphone.sdk import ErrorCode, SignalError
 from sigphone.server import SignalServer
 from sigphone.server.channels import ChannelsConfig
@@ -775,3 +776,13 @@ async def test_channel_rejoined_after_server_restart(tmp_path):
     finally:
         await alice.logout()
         await second.close()
+
+
+def test_a_channel_event_is_encoded_once_for_all_members():
+    """Fan-out writes the same bytes to every member instead of encoding per member."""
+    event = ChannelMessage("room", "alice", "hello")
+    body = encode_event_body(event)
+    assert encode_event_body(event) is body
+    assert decode_event(body) == event
+    other = ChannelMessage("room", "alice", "hello")
+    assert encode_event_body(other) is not body and encode_event_body(other) == body
