@@ -10,10 +10,18 @@ import random
 import pytest
 
 from conftest import APP, NO_TOKEN, fast_config, fast_signal
-from sigphone.protocol.channels import INVOKE_PREFIX, ChannelActivity, ChannelMessage, UserOnline
+from sigphone.protocol.channels import (
+    INVOKE_PREFIX,
+    ChannelActivity,
+    ChannelJoin,
+    ChannelMessage,
+    ChannelSend,
+    Invoke,
+    UserOnline,
+)
 from sigphone.protocol.frames import decode_event, encode_event_body
 from sigphone.sdk import ErrorCode, SignalError
-from sigphone.server import SignalServer
+from sigphone.server import ServerConfig, SignalServer
 from sigphone.server.channels import ChannelsConfig
 
 
@@ -786,3 +794,29 @@ def test_a_channel_event_is_encoded_once_for_all_members():
     assert decode_event(body) == event
     other = ChannelMessage("room", "alice", "hello")
     assert encode_event_body(other) is not body and encode_event_body(other) == body
+
+
+def test_channel_settings_from_the_config_file(tmp_path):
+    path = tmp_path / "server.toml"
+    path.write_text("[channels]\nlarge_threshold = 50\ndefault_ttl = 60\n")
+    config = ServerConfig.from_toml(path)
+    assert config.channels.large_threshold == 50 and config.channels.default_ttl == 60.0
+    assert config.channels.user_list_max == 200
+    path.write_text("[channels]\nlarge = 50\n")
+    with pytest.raises(ValueError, match=r"unknown \[channels\] setting"):
+        ServerConfig.from_toml(path)
+
+
+async def test_malformed_channel_frames_get_1004(login):
+    """Wrong types on the wire are refused by the decoder; the connection lives on."""
+    alice = await login("alice")
+    for frame in (
+        ChannelJoin(channel=5),
+        Invoke(func="io.agora.signal.channel_query_num", args=[1]),
+        ChannelSend(channel="room", msg=None),
+    ):
+        with pytest.raises(SignalError) as info:
+            await alice._request(frame)
+        assert info.value.code == ErrorCode.GENERAL_E_WRONG_PARAM
+    channel = await alice.channel_join("room")
+    assert channel.joined

@@ -32,7 +32,7 @@ class SignalServer:
         path = ":memory:" if config.data is None else config.data / "sigphone.sqlite3"
         self.store = SqliteStore(path)
         self.hub = Hub(config.apps, self.store, config.hub)
-        self.channels = Channels(self.hub)
+        self.channels = Channels(self.hub, config.channels)
         self._server: Server | None = None
         self.port = 0
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import platformdirs
 
+from .channels import ChannelsConfig
 from .hub import HubConfig
 from .native import EdgeLimits
 
@@ -38,6 +39,7 @@ class ServerConfig:
     tls_key: Path | None = None
     hub: HubConfig = field(default_factory=HubConfig)
     limits: EdgeLimits = field(default_factory=EdgeLimits)
+    channels: ChannelsConfig = field(default_factory=ChannelsConfig)
 
     @classmethod
     def from_toml(cls, path: Path) -> ServerConfig:
@@ -56,12 +58,10 @@ class ServerConfig:
             cfg.tls_key = (path.parent / server["tls_key"]).resolve()
         for app in raw.get("apps", []):
             cfg.apps[str(app["id"])] = app.get("certificate") or None
-        for key, value in raw.get("hub", {}).items():
-            if not hasattr(cfg.hub, key):
-                raise ValueError(f"unknown [hub] setting {key!r} in {path}")
-            setattr(cfg.hub, key, type(getattr(cfg.hub, key))(value))
-        for key, value in raw.get("limits", {}).items():
-            if not hasattr(cfg.limits, key):
-                raise ValueError(f"unknown [limits] setting {key!r} in {path}")
-            setattr(cfg.limits, key, type(getattr(cfg.limits, key))(value))
+        sections = {"hub": cfg.hub, "limits": cfg.limits, "channels": cfg.channels}
+        for section, target in sections.items():
+            for key, value in raw.get(section, {}).items():
+                if not hasattr(target, key):
+                    raise ValueError(f"unknown [{section}] setting {key!r} in {path}")
+                setattr(target, key, type(getattr(target, key))(value))
         return cfg
