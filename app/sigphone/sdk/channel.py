@@ -124,9 +124,10 @@ class Channel:
 class ChannelOps:
     """Session methods for channels and invoke (a base class of ``Session``).
 
-    Routing state changes in dispatch order: ``_channel`` is the channel the events handed
-    to the application so far say we are in; ``_joining`` holds channel objects whose join
-    was sent and whose ChannelJoined event has not been dispatched yet.
+    It uses the session's own machinery (``_request``, ``_emit``, ``_dispatcher``, the
+    hooks). Routing state changes in dispatch order: ``_channel`` is the channel the events
+    handed to the application so far say we are in; ``_joining`` holds channel objects whose
+    join was sent and whose ChannelJoined event has not been dispatched yet.
     """
 
     on_channel_query_user_num_result: Callable[[str, int, int], Any] | None = None
@@ -143,7 +144,7 @@ class ChannelOps:
 
     _channel: Channel | None = None
 
-    def _joining(self: Session) -> dict[str, Channel]:  # type: ignore[misc]
+    def _joining(self) -> dict[str, Channel]:
         joining = self.__dict__.get("_joining_channels")
         if joining is None:
             joining = self.__dict__["_joining_channels"] = {}
@@ -153,7 +154,7 @@ class ChannelOps:
 
     # --- Public methods -------------------------------------------------------------------
 
-    async def channel_join(self: Session, name: str, **callbacks: Any) -> Channel:  # type: ignore[misc]
+    async def channel_join(self, name: str, **callbacks: Any) -> Channel:
         """Join ``name`` (leaving the current channel, which gets on_channel_leaved(602)).
 
         Keyword arguments set the channel's callbacks before anything can fire. Raises
@@ -187,7 +188,7 @@ class ChannelOps:
                 await asyncio.wait_for(asyncio.shield(channel._ready), self.signal.request_timeout)
         return channel
 
-    async def channel_query_user_num(self: Session, name: str) -> int:  # type: ignore[misc]
+    async def channel_query_user_num(self, name: str) -> int:
         """Members of channel ``name``; also fires on_channel_query_user_num_result."""
         try:
             check_name(name, "channel")
@@ -200,7 +201,7 @@ class ChannelOps:
         self._emit("on_channel_query_user_num_result", name, 0, num)
         return num
 
-    async def invoke(self: Session, func: str, args: dict[str, Any] | None = None) -> Any:  # type: ignore[misc]
+    async def invoke(self, func: str, args: dict[str, Any] | None = None) -> Any:
         """Web API ``invoke``: run ``io.agora.signal.<name>`` on the server, return its resp.
 
         Fires on_invoke_ret(call_id, err, resp) (err 0 on success) and raises SignalError
@@ -224,7 +225,7 @@ class ChannelOps:
         channel = self._channel
         return channel if channel is not None and channel.name == name else None
 
-    async def _on_ChannelJoined(self: Session, ev: c.ChannelJoined) -> None:  # type: ignore[misc]
+    async def _on_ChannelJoined(self, ev: c.ChannelJoined) -> None:
         channel = self._joining().pop(ev.channel, None) or self._routed(ev.channel)
         if channel is None:  # joined by a request this SDK object did not make
             channel = Channel(self, ev.channel)
@@ -286,7 +287,7 @@ class ChannelOps:
     async def _channel_callback(self, channel: Channel, name: str, *args: Any) -> None:
         await channel._call(name, *args)
 
-    def _channels_end(self: Session, code: ErrorCode) -> None:  # type: ignore[misc]
+    def _channels_end(self, code: ErrorCode) -> None:
         """The session ended: the channel is left with 603/604/601 (after queued events)."""
         self._emit("_channels_ended", int(c.leave_code(code)))
 
@@ -296,7 +297,7 @@ class ChannelOps:
             channel.joined = False
             await channel._call("on_channel_leaved", code)
 
-    def _channels_rejoin(self: Session) -> None:  # type: ignore[misc]
+    def _channels_rejoin(self) -> None:
         """After a reconnect that could not resume (server restart), join the channel again.
 
         Runs on the connection task before its read loop restarts, so the request is only
@@ -310,7 +311,7 @@ class ChannelOps:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _rejoin(self: Session, channel: Channel) -> None:  # type: ignore[misc]
+    async def _rejoin(self, channel: Channel) -> None:
         try:
             await self._request(c.ChannelJoin(channel=channel.name))
         except SignalError as exc:
