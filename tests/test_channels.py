@@ -18,6 +18,7 @@ from sigphone.protocol.channels import (
     ChannelSend,
     Invoke,
     UserOnline,
+    leave_code,
 )
 from sigphone.protocol.frames import decode_event, encode_event_body
 from sigphone.sdk import ErrorCode, SignalError
@@ -820,3 +821,18 @@ async def test_malformed_channel_frames_get_1004(login):
         assert info.value.code == ErrorCode.GENERAL_E_WRONG_PARAM
     channel = await alice.channel_join("room")
     assert channel.joined
+
+
+@pytest.mark.parametrize(
+    ("logout", "leave"),
+    [
+        (ErrorCode.LOGOUT_E_USER, ErrorCode.LEAVECHANNEL_E_LOGOUT),
+        (ErrorCode.LOGOUT_E_NET, ErrorCode.LEAVECHANNEL_E_DISCONN),
+        (ErrorCode.LOGOUT_E_KICKED, ErrorCode.LEAVECHANNEL_E_KICKED),
+        (ErrorCode.LOGOUT_E_TOKENEXPIRED, ErrorCode.LEAVECHANNEL_E_LOGOUT),
+        (ErrorCode.LOGOUT_E_OTHER, ErrorCode.LEAVECHANNEL_E_OTHER),
+    ],
+)
+def test_leave_code_of_each_logout(logout, leave):
+    """One mapping, shared by server (special channel feed) and SDK (on_channel_leaved)."""
+    assert leave_code(logout) == leave
