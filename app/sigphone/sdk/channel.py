@@ -159,7 +159,8 @@ class ChannelOps:
 
         Keyword arguments set the channel's callbacks before anything can fire. Raises
         SignalError and fires on_channel_join_failed(ecode) when refused: 300 for special
-        channels, 1004/1005 for bad names, 1003 when not logged in.
+        channels, 1004/1005 for bad names. A logged-out session raises 1003 only (its
+        callbacks have stopped with on_logout).
         """
         current = self._channel
         if current is not None and current.name == name and current.joined:
