@@ -65,6 +65,8 @@ class Channel:
     name: str
     #: account -> session, in join order (the end holds the latest members).
     members: dict[str, ServerSession] = field(default_factory=dict)
+    #: The members as a tuple for fan-out; None after a join or leave (rebuilt on use).
+    fanout: tuple[ServerSession, ...] | None = None
     attrs: dict[str, str] = field(default_factory=dict)
     #: Parsed writable built-in attributes (the table keeps the text).
     settings: dict[str, int] = field(default_factory=dict)
@@ -293,6 +295,7 @@ class Channels:
         if ch.notify:
             self._broadcast(ch, c.ChannelUserJoined(name, session.account))
         ch.members[session.account] = session
+        ch.fanout = None
         ch.total += 1
         self.joined[session] = ch
         self.hub.push(session, self._snapshot(ch))
@@ -315,6 +318,7 @@ class Channels:
 
     def _leave(self, session: ServerSession, ch: Channel, code: ErrorCode) -> None:
         del ch.members[session.account]
+        ch.fanout = None
         del self.joined[session]
         ch.user_buckets.pop(session.account, None)
         self.hub.push(session, c.ChannelLeft(ch.name, int(code)))  # dropped if it has ended
@@ -344,9 +348,13 @@ class Channels:
         log.debug("channel %s/%s expired", ch.app, ch.name)
 
     def _broadcast(self, ch: Channel, event: msgspec.Struct) -> None:
-        # A copy: a push can end a slow consumer, whose hook then leaves the channel.
+        # A snapshot of the members, kept until the next join or leave: no per-message copy,
+        # and safe when a push ends a slow consumer whose hook then leaves the channel.
+        targets = ch.fanout
+        if targets is None:
+            targets = ch.fanout = tuple(ch.members.values())
         push = self.hub.push
-        for session in tuple(ch.members.values()):
+        for session in targets:
             push(session, event)
 
     # --- Session hooks ----------------------------------------------------------------
