@@ -30,7 +30,6 @@ OTHER_CERT = "0123456789abcdef0123456789abcdef"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-
 @pytest.fixture
 async def api_server(tmp_path: Path) -> AsyncIterator[SignalServer]:
     cfg = fast_config(tmp_path / "data")

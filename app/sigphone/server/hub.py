@@ -207,12 +207,12 @@ class Hub:
         held, session.held = session.held, None
         for event, iid in sorted(held, key=lambda item: item[1]):
             self._push_msg(session, event, iid)
+        log.info("login %s/%s (%d queued)", session.app, session.account, len(session.outbox))
         for hook in self.session_start_hooks:
             try:
                 hook(session)
             except Exception:
                 log.exception("session start hook failed")
-        log.info("login %s/%s (%d queued)", session.app, session.account, len(session.outbox))
         return session, self._login_reply(session, resumed=False), 0
 
     def _login_reply(self, session: ServerSession, *, resumed: bool) -> dict[str, Any]:
