@@ -381,8 +381,21 @@ class Channels:
         if frame.msg_id:
             check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
         reply = {"msg_id": frame.msg_id}
-        if frame.cseq and frame.cseq <= session.cseq:
+        if self.hub.already_sent(session, frame.cseq):
             return reply  # a resend of a message already broadcast
+        try:
+            self._check_send(session, frame)
+        except SignalError as exc:
+            self.hub.remember_refusal(session, frame.cseq, exc)
+            raise
+        if frame.cseq:
+            session.cseq = frame.cseq
+        ch = self.joined[session]
+        self._broadcast(ch, c.ChannelMessage(ch.name, session.account, frame.msg))
+        return reply
+
+    def _check_send(self, session: ServerSession, frame: c.ChannelSend) -> None:
+        """Membership, size and rate rules of a channel message; raises SignalError."""
         ch = self._member_channel(session, frame.channel, ErrorCode.SENDMESSAGE_E_OTHER)
         large = len(ch.members) > self.config.large_threshold
         check_text(
@@ -409,10 +422,6 @@ class Channels:
             raise SignalError(
                 ErrorCode.SENDMESSAGE_E_OTHER, "the channel's message rate limit is reached"
             )
-        if frame.cseq:
-            session.cseq = frame.cseq
-        self._broadcast(ch, c.ChannelMessage(ch.name, session.account, frame.msg))
-        return reply
 
     def _on_set_attr(self, session: ServerSession, frame: c.ChannelSetAttr) -> ReplyData:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)

@@ -382,13 +382,8 @@ class Hub:
         if frame.msg_id:
             check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
         reply = {"msg_id": frame.msg_id}
-        if frame.cseq:
-            refused = session.refused_sends.get(frame.cseq)
-            if refused is not None:
-                raise refused  # a resend of a refused message gets the same answer
-            if frame.cseq <= session.cseq:
-                return reply  # a resend of a message already taken: acknowledge it again
-            session.cseq = frame.cseq
+        if self.already_sent(session, frame.cseq):
+            return reply  # a resend of a message already taken: acknowledge it again
         result = self.send_message(
             session.app,
             session.account,
@@ -399,16 +394,39 @@ class Hub:
             reply=reply,
         )
         if frame.cseq:
-            result.add_done_callback(lambda fut: self._remember_refusal(session, frame.cseq, fut))
+            session.cseq = frame.cseq
+
+            def refused(fut: asyncio.Future[Any]) -> None:
+                exc = None if fut.cancelled() else fut.exception()
+                if isinstance(exc, SignalError):
+                    self.remember_refusal(session, frame.cseq, exc)
+
+            result.add_done_callback(refused)
         return result
 
+    # Sends (point-to-point and channel) carry a per-client number so that a send re-sent
+    # after a reconnect is applied once; these two keep that rule in one place.
+
+    def already_sent(self, session: ServerSession, cseq: int) -> bool:
+        """True if send number ``cseq`` was applied before (answer it again as a success).
+
+        Raises the same SignalError if it was refused before, so a resend whose first
+        answer was lost in a break never turns a refusal into a false success.
+        """
+        if not cseq:
+            return False
+        refused = session.refused_sends.get(cseq)
+        if refused is not None:
+            raise refused
+        return cseq <= session.cseq
+
     @staticmethod
-    def _remember_refusal(session: ServerSession, cseq: int, fut: asyncio.Future[Any]) -> None:
-        exc = None if fut.cancelled() else fut.exception()
-        if isinstance(exc, SignalError):
-            session.refused_sends[cseq] = exc
-            while len(session.refused_sends) > 64:  # only resends in flight matter
-                del session.refused_sends[next(iter(session.refused_sends))]
+    def remember_refusal(session: ServerSession, cseq: int, exc: SignalError) -> None:
+        if not cseq:
+            return
+        session.refused_sends[cseq] = exc
+        while len(session.refused_sends) > 64:  # only resends still in flight matter
+            del session.refused_sends[next(iter(session.refused_sends))]
 
     def send_message(
         self,
