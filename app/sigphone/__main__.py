@@ -13,6 +13,10 @@ from .server.cli import main
 
 def run() -> int:
     argv = sys.argv[1:]
+    if "--self-test" in argv:
+        from .selftest import main as self_test
+
+        return self_test()
     if not any(a == "--app" or a.startswith("--app=") or a == "--config" for a in argv) and not {
         "-h",
         "--help",
