@@ -37,8 +37,12 @@ class SignalServer:
         self.store = SqliteStore(path)
         self.hub = Hub(config.apps, self.store, config.hub)
         self.calls = Calls(self.hub, config.calls)
-        self.api = None if config.api_port is None else ServerApi(self.hub, self.calls, config.api)
         self.channels = Channels(self.hub, config.channels)
+        self.api = (
+            None
+            if config.api_port is None
+            else ServerApi(self.hub, self.calls, self.channels, config.api)
+        )
         self._server: Server | None = None
         self.port = 0
 

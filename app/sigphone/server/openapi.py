@@ -263,7 +263,7 @@ OPENAPI: dict[str, Any] = {
                         "name": "types",
                         "in": "query",
                         "required": False,
-                        "description": "comma-separated subset of online,offline,attr,call",
+                        "description": "comma-separated subset of online,offline,attr,call,channel",
                         "schema": {"type": "string"},
                     }
                 ],
