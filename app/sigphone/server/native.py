@@ -143,8 +143,11 @@ class NativeLink:
             await self._writer
 
 
-async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> None:
-    """Run one client connection until it closes."""
+async def serve_native(
+    ws: ServerConnection, hub: Hub, limits: EdgeLimits, *, first: bytes | str | None = None
+) -> None:
+    """Run one client connection until it closes; ``first`` is a frame already read (the
+    front door reads one to tell our clients from the legacy ones)."""
     link = NativeLink(ws, limits.send_queue_bytes)
     bucket = TokenBucket(limits.rate, limits.burst, time.monotonic())
     strikes = 0
@@ -152,7 +155,11 @@ async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> No
     session: ServerSession | None = None
     try:
         while True:
-            data = await ws.recv(decode=False)
+            if first is not None:
+                data = first.encode() if isinstance(first, str) else first
+                first = None
+            else:
+                data = await ws.recv(decode=False)
             now = time.monotonic()
             if not bucket.take(now):
                 if now - strikes_since > limits.strike_window:
