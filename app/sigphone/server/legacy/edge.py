@@ -239,7 +239,12 @@ class LegacyEdge:
         callid = call.callid
         try:
             if call.func == "user_getmsg":
-                link.send_frame(w.call2_ok(callid, self._getmsg(session, state, call.args)))
+                page, rest = self._getmsg(session, state, call.args)
+                link.send_frame(w.call2_ok(callid, page))
+                if rest:
+                    # Both clients mean to poll again after a full page but skip it while
+                    # their poll is still marked as running: a fresh nudge gets them going.
+                    link.send_frame(w.notify_msg(rest))
                 return
             frame, reshape = self._request(state, call.func, call.args)
             result = self.hub.handle(session, frame)
@@ -278,8 +283,9 @@ class LegacyEdge:
 
     def _getmsg(
         self, session: ServerSession, state: LegacyState, args: dict[str, Any]
-    ) -> dict[str, Any]:
-        """The client's queue after ``ver_clear`` (which it has processed: acknowledged)."""
+    ) -> tuple[dict[str, Any], int]:
+        """The client's queue after ``ver_clear`` (which it has processed: acknowledged),
+        one page of it, and the newest version left for the next page (0: none)."""
         ver = args.get("ver_clear", 0)
         most = args.get("max", MAX_GETMSG)
         if isinstance(ver, str) and ver.isdigit():
@@ -292,12 +298,15 @@ class LegacyEdge:
         state.ver_clear = max(state.ver_clear, min(ver, session.seq))
         self._settle(session, state)
         msgs: list[list[Any]] = []
+        rest = 0
         for entry in session.outbox:
-            if len(msgs) >= min(most, MAX_GETMSG):
-                break
-            if entry.seq > ver and isinstance(entry.event, QUEUED):
+            if entry.seq <= ver or not isinstance(entry.event, QUEUED):
+                continue
+            if len(msgs) < min(most, MAX_GETMSG):
                 msgs.append([entry.seq, queue_line(entry.event, state)])
-        return {"ver_clear": ver, "msgs": msgs}
+            else:
+                rest = entry.seq
+        return {"ver_clear": ver, "msgs": msgs}, rest
 
     def _request(
         self, state: LegacyState, func: str, args: dict[str, Any]

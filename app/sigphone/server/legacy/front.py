@@ -47,6 +47,8 @@ def getaddr_body(address: str, port: int) -> dict[str, Any]:
 
 
 def is_legacy_frame(data: bytes | str) -> bool:
-    """True for the old clients' frames (``[command, payload]``), False for ours."""
-    head = data[:64].lstrip()
-    return head[:1] in ("[", b"[")
+    """True for the old clients' frames (``["command", payload]``), False for anything else,
+    which the native adapter answers (with 1004 when it is garbage)."""
+    head = data[:64].decode("utf-8", "replace") if isinstance(data, bytes) else data[:64]
+    head = head.lstrip()
+    return head.startswith("[") and head[1:].lstrip().startswith('"')
