@@ -354,7 +354,8 @@ class LegacyEdge:
             frame = _frame(k.CallInvite, call=cid, channel=channel, peer=peer, extra=extra)
             state.remember_call(cid, channel, peer)
             return frame
-        cid = state.calls.get((channel, peer)) if isinstance(channel, str) else None
+        named = isinstance(channel, str) and isinstance(peer, str)
+        cid = state.calls.get((channel, peer)) if named else None  # type: ignore[arg-type]
         if cid is None:
             raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "no call with that channel and peer")
         if func == "voip_invite_ack":
