@@ -162,3 +162,21 @@ async def test_js_calls_with_a_native_user(login, browser) -> None:
     assert (invite["channel"], invite["peer"]) == ("room6", "bob")
     page.do("refuse", extra="busy")
     await until(lambda: refused == ["busy"])
+
+
+async def test_js_reconnects_after_a_network_drop(server, login, browser) -> None:
+    """1.4.0 logs in afresh after a drop; what it had is not shown again (msg-v3 ids)."""
+    bob = await login("bob")
+    page = await browser()
+    page.do("login", app=APP, account="jsdrop", token=NO_TOKEN)
+    await page.wait("login_ok")
+    await bob.message_instant_send("jsdrop", "before")
+    await page.wait("msg")
+    first = server.hub.sessions[(APP, "jsdrop")]
+
+    page.do("drop")
+    await until(lambda: server.hub.sessions.get((APP, "jsdrop")) is not first)
+    await bob.message_instant_send("jsdrop", "after")
+    await page.wait("msg", 2)
+    assert [e["msg"] for e in page.of("msg")] == ["before", "after"]
+    assert not page.of("logout")

@@ -45,8 +45,11 @@ await context.route("**/*", async (route) => {
   return route.abort();
 });
 
+const relays = new Set();
 await context.routeWebSocket(/-sig-web\.agora\.io/, (ws) => {
   const upstream = new WebSocket(`ws://127.0.0.1:${port}/`);
+  const relay = { ws, upstream };
+  relays.add(relay);
   upstream.binaryType = "arraybuffer";
   const pending = [];
   upstream.onopen = () => {
@@ -58,8 +61,20 @@ await context.routeWebSocket(/-sig-web\.agora\.io/, (ws) => {
   ws.onMessage((message) =>
     upstream.readyState === WebSocket.OPEN ? upstream.send(message) : pending.push(message),
   );
-  ws.onClose(() => upstream.close());
+  ws.onClose(() => {
+    relays.delete(relay);
+    upstream.close();
+  });
 });
+
+// {"op": "drop"}: the network fails under the page (both sides of every relay close).
+function drop() {
+  for (const { ws, upstream } of relays.values()) {
+    upstream.close(4002, "network lost");
+    ws.close({ code: 1001, reason: "network lost" });
+  }
+  relays.clear();
+}
 
 const page = await context.newPage();
 page.on("pageerror", (err) => out({ ev: "page_error", error: String(err) }));
@@ -71,6 +86,10 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
   if (!line.trim()) continue;
   const { op, ...args } = JSON.parse(line);
   if (op === "quit") break;
+  if (op === "drop") {
+    drop();
+    continue;
+  }
   try {
     await page.evaluate(([op, args]) => window.cmd[op](args), [op, args]);
   } catch (err) {

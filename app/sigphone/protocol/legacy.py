@@ -39,8 +39,9 @@ __all__ = [
     "parse_call2",
 ]
 
-#: What both clients expect at the start of a message line.
+#: What both clients expect at the start of a message line; the JS ones also read v3 lines.
 LINE_VERSION = "msg-v2"
+LINE_VERSION_IDS = "msg-v3"
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -134,8 +135,17 @@ def login_error(exc: SignalError) -> bytes:
     return encode("login_ret", [err, _dumps(body)])
 
 
-def msg_line(src: str, dst: str, kind: str, ts: float, content: str, flag: str = "v1") -> str:
-    """A queue or channel message line; ``kind`` is "instant", "voip_invite", "channel_msg"..."""
+def msg_line(
+    src: str, dst: str, kind: str, ts: float, content: str, *, msgid: str = "", flag: str = "v1"
+) -> str:
+    """A queue or channel message line; ``kind`` is "instant", "voip_invite", "channel_msg"...
+
+    With a ``msgid`` (no spaces) it is a ``msg-v3`` line, which the JS clients (1.3.0 and
+    1.4.0, not the Python one) remember by id and pass on once, even when a reconnect
+    delivers it again.
+    """
+    if msgid:
+        return f"{LINE_VERSION_IDS} {msgid} {src} {dst} {flag} {kind} {int(ts)} {content}"
     return f"{LINE_VERSION} {src} {dst} {flag} {kind} {int(ts)} {content}"
 
 

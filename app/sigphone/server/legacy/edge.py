@@ -200,7 +200,10 @@ class LegacyEdge:
         except SignalError as exc:
             link.send_frame(w.login_error(exc))
             return
-        self.states[session.sid] = LegacyState(session.app, session.account, login.token)
+        state = LegacyState(session.app, session.account, login.token)
+        if args.get("device") == "websdk":  # the JS clients (the Python one says "javasdk")
+            state.line_ids = session.sid
+        self.states[session.sid] = state
         link.session = session
         link.send_frame(w.login_ok(session.sid, 0))
         self.hub.attach(session, link, after)
@@ -303,7 +306,7 @@ class LegacyEdge:
             if entry.seq <= ver or not isinstance(entry.event, QUEUED):
                 continue
             if len(msgs) < min(most, MAX_GETMSG):
-                msgs.append([entry.seq, queue_line(entry.event, state)])
+                msgs.append([entry.seq, queue_line(entry.seq, entry.event, state)])
             else:
                 rest = entry.seq
         return {"ver_clear": ver, "msgs": msgs}, rest

@@ -49,6 +49,10 @@ class LegacyState:
     app: str
     account: str
     token: str
+    #: Queue lines carry ids (``msg-v3``) for the JS clients, which drop repeats by id; the
+    #: Python client reads only ``msg-v2``. Ids are unique: ``<session id>.<seq>``, or the
+    #: durable inbox id of a message, the same when a later session delivers it again.
+    line_ids: str = ""
     #: Highest queue version the client has said it processed (``user_getmsg`` ver_clear).
     ver_clear: int = 0
     #: Highest event sequence handed to a live connection (channel notifies go out once).
@@ -87,24 +91,28 @@ def legacy_extra(extra: str) -> str:
     return extra
 
 
-def queue_line(event: msgspec.Struct, state: LegacyState) -> str:
+def queue_line(seq: int, event: msgspec.Struct, state: LegacyState) -> str:
     """The queue line of a QUEUED event (learning the call names it introduces)."""
     me = state.account
+    msgid = f"{state.line_ids}.{seq}" if state.line_ids else ""
     if isinstance(event, f.MsgEvent):
-        return w.msg_line(event.account, me, "instant", event.ts or time.time(), event.msg)
+        if msgid and event.iid:
+            msgid = f"inbox.{event.iid}"
+        ts = event.ts or time.time()
+        return w.msg_line(event.account, me, "instant", ts, event.msg, msgid=msgid)
     now = time.time()
     if isinstance(event, k.CallIncoming):
         state.remember_call(event.call, event.channel, event.account)
         body = _call_content(event.channel, event.account, event.extra)
-        return w.msg_line(event.account, me, "voip_invite", now, body)
+        return w.msg_line(event.account, me, "voip_invite", now, body, msgid=msgid)
     assert isinstance(event, k.CallEvent)
     key = state.call_keys.get(event.call)
     kind = _CALL_KINDS.get(event.what)
     if key is None or kind is None:
-        return w.msg_line("-", me, NOOP_KIND, now, "{}")
+        return w.msg_line("-", me, NOOP_KIND, now, "{}", msgid=msgid)
     channel, peer = key
     extra = legacy_extra(event.extra) if event.what == "msg" else event.extra
-    return w.msg_line(peer, me, kind, now, _call_content(channel, peer, extra))
+    return w.msg_line(peer, me, kind, now, _call_content(channel, peer, extra), msgid=msgid)
 
 
 def channel_notify(seq: int, event: msgspec.Struct) -> bytes | None:
