@@ -23,8 +23,9 @@ from sigphone.protocol.errors import ErrorCode
 from sigphone.protocol.limits import MAX_FRAME_BYTES
 from sigphone.protocol.token import make_token
 from sigphone.server import ServerConfig, SignalServer
+from sigphone.server.native import EdgeLimits
 
-from .conftest import APP, CERT_APP, NO_TOKEN
+from .conftest import APP, CERT_APP, NO_TOKEN, fast_config
 
 
 class Old:
@@ -186,6 +187,24 @@ async def test_line_login_resumes_and_the_queue_waits(server, login) -> None:
         assert (await stale.expect("close"))["code"] == ErrorCode.LOGOUT_E_NET
     finally:
         await stale.ws.close()
+
+
+async def test_a_flooding_connection_is_refused_then_closed(tmp_path) -> None:
+    """The native adapter's rate rule (EdgeLimits), on a legacy connection."""
+    config = fast_config(None)
+    config.limits = EdgeLimits(rate=0.001, burst=2, max_strikes=3)
+    async with SignalServer(config) as srv:
+        client = await _open(srv)
+        for _ in range(2):
+            await client.alive()
+        for _ in range(3):
+            await client.send("call2", ["user_getmsg", 5, {}])
+            _, err, _ = await client.expect("call2-ret")
+            assert err == str(int(ErrorCode.GENERAL_E_FAILED))
+        await client.send("ping", 1)
+        with pytest.raises(ConnectionClosed) as closed:
+            await client.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
 async def _http_get(port: int, target: str) -> tuple[int, dict[str, str], bytes]:

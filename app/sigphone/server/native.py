@@ -36,6 +36,30 @@ class EdgeLimits(msgspec.Struct, kw_only=True):
     send_queue_bytes: int = 4 * 1024 * 1024
 
 
+class RateGuard:
+    """The per-connection request rate of EdgeLimits, one rule for every edge adapter."""
+
+    __slots__ = ("_bucket", "_limits", "_since", "_strikes")
+
+    def __init__(self, limits: EdgeLimits) -> None:
+        self._limits = limits
+        now = time.monotonic()
+        self._bucket = TokenBucket(limits.rate, limits.burst, now)
+        self._strikes = 0
+        self._since = now
+
+    def take(self) -> bool | None:
+        """True: serve the request; False: refuse it (rate limited); None: close the
+        connection, which has kept pushing past the rate for ``max_strikes`` refusals."""
+        now = time.monotonic()
+        if self._bucket.take(now):
+            return True
+        if now - self._since > self._limits.strike_window:
+            self._strikes, self._since = 0, now
+        self._strikes += 1
+        return None if self._strikes > self._limits.max_strikes else False
+
+
 class NativeLink:
     """Writes frames to one connection from a bounded queue, in order, off the hub's path."""
 
@@ -149,9 +173,7 @@ async def serve_native(
     """Run one client connection until it closes; ``first`` is a frame already read (the
     front door reads one to tell our clients from the legacy ones)."""
     link = NativeLink(ws, limits.send_queue_bytes)
-    bucket = TokenBucket(limits.rate, limits.burst, time.monotonic())
-    strikes = 0
-    strikes_since = time.monotonic()
+    guard = RateGuard(limits)
     session: ServerSession | None = None
     try:
         while True:
@@ -160,12 +182,9 @@ async def serve_native(
                 first = None
             else:
                 data = await ws.recv(decode=False)
-            now = time.monotonic()
-            if not bucket.take(now):
-                if now - strikes_since > limits.strike_window:
-                    strikes, strikes_since = 0, now
-                strikes += 1
-                if strikes > limits.max_strikes:
+            allowed = guard.take()
+            if not allowed:
+                if allowed is None:
                     link.close(1008, "flooding")
                     break
                 link.reply_error(

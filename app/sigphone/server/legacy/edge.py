@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +26,8 @@ from ...protocol import channels as c
 from ...protocol import frames as f
 from ...protocol import legacy as w
 from ...protocol.errors import ErrorCode, SignalError
-from ...protocol.rate import TokenBucket
 from ..hub import Hub, ReplyData
-from ..native import EdgeLimits
+from ..native import EdgeLimits, RateGuard
 from ..session import ServerSession
 from .events import QUEUED, LegacyState, channel_notify, queue_line
 from .link import LegacyLink
@@ -130,7 +128,7 @@ class LegacyEdge:
     async def serve(self, ws: ServerConnection, first: bytes | str) -> None:
         """Run one legacy connection whose first message was ``first``, until it closes."""
         link = LegacyLink(ws, self.limits.send_queue_bytes, self)
-        bucket = TokenBucket(self.limits.rate, self.limits.burst, time.monotonic())
+        guard = RateGuard(self.limits)
         data: bytes | str | None = first
         try:
             while True:
@@ -144,7 +142,11 @@ class LegacyEdge:
                         w.encode("error", {"code": int(exc.code), "reason": exc.reason})
                     )
                     continue
-                if not bucket.take(time.monotonic()):
+                allowed = guard.take()
+                if allowed is None:
+                    link.close(1008, "flooding")
+                    break
+                if not allowed:
                     exc = SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down")
                     if command == "call2":
                         link.send_frame(w.call2_error(w.callid_of(payload), exc))
