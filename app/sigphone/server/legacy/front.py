@@ -37,11 +37,12 @@ def getaddr_body(address: str, port: int) -> dict[str, Any]:
     address: the JS client builds its host name from the dotted quad.
     """
     try:
-        ip = ipaddress.ip_address(address)
-        if ip.version != 4:
-            raise ValueError(address)
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
-        address = "127.0.0.1"
+        ip = None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # a dual-stack socket reached over IPv4
+    address = str(ip) if isinstance(ip, ipaddress.IPv4Address) else "127.0.0.1"
     point = [address, port]
     return {"result": "ok", "web": [point], "web2": [point]}
 
