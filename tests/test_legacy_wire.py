@@ -135,6 +135,9 @@ async def test_login_failures_use_the_names_the_clients_map(server, old: Old) ->
     assert (await old.login("oldie"))[0] == ""
     err, _ = await old.login("oldie")
     assert err == "208 already logged in"
+    await old.send("line_login", {"line": "whatever"})
+    assert (await old.expect("error"))["code"] == ErrorCode.LOGIN_E_ALREADY_LOGIN
+    await old.alive()
 
 
 async def test_a_second_login_kicks_the_first_connection(server) -> None:

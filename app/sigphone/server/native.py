@@ -161,6 +161,14 @@ class NativeLink:
                 await self.ws.send(f.encode_event(entry.seq, body), text=True)
                 cursor = entry.seq
 
+    async def finish(self) -> None:
+        """The connection is over: let queued frames (a logout, a last reply) go out if a
+        close was asked for, then stop the writer."""
+        if self._close is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
+                await asyncio.wait_for(asyncio.shield(self._writer), 6.0)
+        await self.stop()
+
     async def stop(self) -> None:
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -233,11 +241,7 @@ async def serve_native(
     finally:
         if session is not None:
             hub.detach(session, link)
-        # Let queued frames (a logout, a last reply) go out before the writer stops.
-        if link._close is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
-                await asyncio.wait_for(asyncio.shield(link._writer), 6.0)
-        await link.stop()
+        await link.finish()
 
 
 def _dispatch(

@@ -10,7 +10,6 @@ docs/legacy.md).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -135,17 +134,15 @@ class LegacyEdge:
                 if data is None:
                     data = await ws.recv()
                 frame, data = data, None
-                try:
-                    command, payload = w.decode(frame)
-                except SignalError as exc:
-                    link.send_frame(
-                        w.encode("error", {"code": int(exc.code), "reason": exc.reason})
-                    )
-                    continue
                 allowed = guard.take()
                 if allowed is None:
                     link.close(1008, "flooding")
                     break
+                try:
+                    command, payload = w.decode(frame)
+                except SignalError as exc:
+                    link.send_frame(_error_frame(exc))
+                    continue
                 if not allowed:
                     exc = SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down")
                     if command == "call2":
@@ -158,10 +155,7 @@ class LegacyEdge:
             session = link.session
             if session is not None:
                 self.hub.detach(session, link)
-            if link._close is not None:
-                with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
-                    await asyncio.wait_for(asyncio.shield(link._writer), 6.0)
-            await link.stop()
+            await link.finish()
 
     async def _command(self, link: LegacyLink, command: str, payload: Any) -> None:
         if command == "ping":
@@ -176,8 +170,7 @@ class LegacyEdge:
             pass  # the 1.4.0 client offers binary frames; text suits it as well
         else:
             reason = f"unknown command {command[:40]!r}"
-            code = int(ErrorCode.GENERAL_E_WRONG_PARAM)
-            link.send_frame(w.encode("error", {"code": code, "reason": reason}))
+            link.send_frame(_error_frame(SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, reason)))
 
     async def _login(self, link: LegacyLink, args: Any) -> None:
         if link.session is not None and not link.session.closed:
@@ -213,8 +206,12 @@ class LegacyEdge:
     async def _line_login(self, link: LegacyLink, args: Any) -> None:
         """Re-attach to a session within its reconnect window (no reply on success)."""
         line = args.get("line") if isinstance(args, dict) else None
+        if link.session is not None:
+            exc = SignalError(ErrorCode.LOGIN_E_ALREADY_LOGIN, "already logged in")
+            link.send_frame(_error_frame(exc))
+            return
         state = self.states.get(line) if isinstance(line, str) else None
-        if state is None or link.session is not None:
+        if state is None:
             link.send_logout(int(ErrorCode.LOGOUT_E_NET), "the line has ended")
             return
         resume = f.Resume(session=line, seq=state.live_upto)  # type: ignore[arg-type]
@@ -377,6 +374,11 @@ class LegacyEdge:
                 return _frame(k.CallDtmf, call=cid, dtmf=digits)
             return _frame(k.CallMsg, call=cid, extra=extra)
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"unknown function {func[:40]!r}")
+
+
+def _error_frame(exc: SignalError) -> bytes:
+    """A frame we could not take (neither client sends such frames, so none reads this)."""
+    return w.encode("error", {"code": int(exc.code), "reason": exc.reason})
 
 
 def _dtmf_of(extra: Any) -> str | None:
