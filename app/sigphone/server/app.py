@@ -126,7 +126,7 @@ class SignalServer:
         log.info("connect %s", ws.remote_address)
         try:
             try:
-                first = await ws.recv()
+                first = await ws.recv(decode=False)
             except ConnectionClosed:
                 return
             if is_legacy_frame(first):

@@ -176,7 +176,7 @@ class NativeLink:
 
 
 async def serve_native(
-    ws: ServerConnection, hub: Hub, limits: EdgeLimits, *, first: bytes | str | None = None
+    ws: ServerConnection, hub: Hub, limits: EdgeLimits, *, first: bytes | None = None
 ) -> None:
     """Run one client connection until it closes; ``first`` is a frame already read (the
     front door reads one to tell our clients from the legacy ones)."""
@@ -186,8 +186,7 @@ async def serve_native(
     try:
         while True:
             if first is not None:
-                data = first.encode() if isinstance(first, str) else first
-                first = None
+                data, first = first, None
             else:
                 data = await ws.recv(decode=False)
             allowed = guard.take()

@@ -124,15 +124,15 @@ class LegacyEdge:
 
     # --- The connection ---------------------------------------------------------------
 
-    async def serve(self, ws: ServerConnection, first: bytes | str) -> None:
+    async def serve(self, ws: ServerConnection, first: bytes) -> None:
         """Run one legacy connection whose first message was ``first``, until it closes."""
         link = LegacyLink(ws, self.limits.send_queue_bytes, self)
         guard = RateGuard(self.limits)
-        data: bytes | str | None = first
+        data: bytes | None = first
         try:
             while True:
                 if data is None:
-                    data = await ws.recv()
+                    data = await ws.recv(decode=False)
                 frame, data = data, None
                 allowed = guard.take()
                 if allowed is None:
