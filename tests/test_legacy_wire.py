@@ -44,7 +44,12 @@ class Old:
             return json.loads(await self.ws.recv())
 
     async def expect(self, command: str) -> Any:
-        """The payload of the next ``command`` frame (pushes before it are kept)."""
+        """The payload of the next ``command`` frame (other frames before it are kept for
+        later calls, in order)."""
+        for i, frame in enumerate(self.pushed):
+            if frame[0] == command:
+                del self.pushed[i]
+                return frame[1]
         while True:
             frame = await self.recv()
             if frame[0] == command:
@@ -208,6 +213,34 @@ async def test_a_flooding_connection_is_refused_then_closed(tmp_path) -> None:
         with pytest.raises(ConnectionClosed) as closed:
             await client.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+async def test_channel_fan_out_to_legacy_members(server) -> None:
+    """Every legacy member gets the same line, each under its own growing msgid."""
+    members = [await _open(server) for _ in range(3)]
+    try:
+        for i, member in enumerate(members):
+            assert (await member.login(f"fan{i}"))[0] == ""
+            err, body = await member.call2("channel_join", {"name": "fan"})
+            assert err == ""
+            assert len(body["list"]) == i + 1
+        assert (await members[0].call2("channel_sendmsg", {"name": "fan", "msg": "to all"}))[
+            0
+        ] == ""
+        lines = []
+        for member in members:
+            while True:
+                kind, channel, msgid, line = await member.expect("notify")
+                if " channel_msg " in line:
+                    break
+            assert (kind, channel) == ("channel2", "fan")
+            assert msgid > 0
+            lines.append(line)
+            assert json.loads(line.split(" ", 6)[6])["msg"] == "to all"
+        assert lines[0] == lines[1] == lines[2]
+    finally:
+        for member in members:
+            await member.ws.close()
 
 
 async def _http_get(port: int, target: str) -> tuple[int, dict[str, str], bytes]:

@@ -115,8 +115,25 @@ def queue_line(seq: int, event: msgspec.Struct, state: LegacyState) -> str:
     return w.msg_line(peer, me, kind, now, _call_content(channel, peer, extra), msgid=msgid)
 
 
+#: The line of the last channel event: a fan-out hands one frozen event to every member
+#: in a row, so each legacy member reuses it (only the msgid differs per session).
+_last_line: tuple[msgspec.Struct, str] | None = None
+
+
 def channel_notify(seq: int, event: msgspec.Struct) -> bytes | None:
     """The ``channel2`` notify of a channel event, or None for events the clients lack."""
+    global _last_line
+    last = _last_line
+    if last is not None and last[0] is event:
+        return w.notify_channel(event.channel, seq, last[1])  # type: ignore[attr-defined]
+    line = _channel_line(event)
+    if line is None:
+        return None
+    _last_line = (event, line)
+    return w.notify_channel(event.channel, seq, line)  # type: ignore[attr-defined]
+
+
+def _channel_line(event: msgspec.Struct) -> str | None:
     now = time.time()
     if isinstance(event, c.ChannelMessage):
         body = {"channel": event.channel, "account": event.account, "uid": 0, "msg": event.msg}
@@ -139,5 +156,4 @@ def channel_notify(seq: int, event: msgspec.Struct) -> bytes | None:
         kind, src = "channel_attr_update", "-"
     else:
         return None
-    line = w.msg_line(src, event.channel, kind, now, w.content(body))
-    return w.notify_channel(event.channel, seq, line)
+    return w.msg_line(src, event.channel, kind, now, w.content(body))
