@@ -86,8 +86,8 @@ async def test_call_carries_voice_both_ways(phones: tuple[Phone, Phone]) -> None
     assert json.loads(bob.app_msgs[0]) == {"type": "dtmf", "dtmf": "12#"}
 
     await call.channel_invite_end()
-    await until(lambda: all(m.engine.state == "closed" for m in (media, bob.media[0])))
-    assert bob.media[0].events[-1].kind == "ended"
+    await until(lambda: all(m.events[-1].kind == "ended" for m in (media, bob.media[0])))
+    assert media.engine.state == bob.media[0].engine.state == "closed"
 
 
 async def test_dial_helper_and_renegotiation_over_invite_msg(phones: tuple[Phone, Phone]) -> None:

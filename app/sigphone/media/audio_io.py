@@ -39,7 +39,7 @@ log = logging.getLogger("sigphone.media")
 #: (PulseAudio's first duplex callback took 1.8 s in RECIPES.md) and how long a running one
 #: may go quiet.
 FIRST_CALLBACK_TIMEOUT = 5.0
-STALL_TIMEOUT = 1.5
+STALL_TIMEOUT = 4.0
 WATCHDOG_PERIOD = 0.25
 
 
@@ -77,11 +77,16 @@ class AudioIO:
         output_device: int | str | None = None,
         on_event: Callable[[AudioEvent], Any] | None = None,
         latency: str | float = "low",
+        blocksize: int = FRAME_SAMPLES // 2,
     ) -> None:
         self.input_device = input_device
         self.output_device = output_device
         self.on_event = on_event
         self.latency = latency
+        #: 10 ms blocks: PortAudio's variable blocks on ALSA/PulseAudio were ~2 ms, which
+        #: costs a Python call each and under-ran now and then (each underrun paused output
+        #: for ~1.7 s while PulseAudio re-buffered).
+        self.blocksize = blocksize
         self.mixer = Mixer()
         self.mic = SampleFifo(SAMPLE_RATE // 5)
         #: None while devices work; otherwise the message to show ("no audio device: ...").
@@ -207,6 +212,7 @@ class AudioIO:
             channels=1,
             dtype="float32",
             latency=self.latency,
+            blocksize=self.blocksize,
             callback=callback,
             finished_callback=lambda: self._finished(s),
         )
@@ -269,9 +275,13 @@ class AudioIO:
             await asyncio.sleep(WATCHDOG_PERIOD)
             now = time.monotonic()
             for s in list(self._streams.values()):
-                if s.callbacks == 0 and now - s.started_at > FIRST_CALLBACK_TIMEOUT:
+                # An output stream pre-fills a few blocks at once, then may pause up to
+                # ~2 s (PulseAudio) before real-time callbacks begin: judge stalls only
+                # once the stream has been running past its start-up allowance.
+                starting = now - s.started_at < FIRST_CALLBACK_TIMEOUT
+                if s.callbacks == 0 and not starting:
                     self._lost(s, "it never delivered audio")
-                elif s.callbacks and now - s.last_callback > STALL_TIMEOUT:
+                elif not starting and now - s.last_callback > STALL_TIMEOUT:
                     self._lost(s, "it stopped delivering audio")
                 elif s.stream is not None and not s.stream.active and not s.closing:
                     self._lost(s, "the stream stopped")
