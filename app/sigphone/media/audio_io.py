@@ -78,6 +78,7 @@ class AudioIO:
         on_event: Callable[[AudioEvent], Any] | None = None,
         latency: str | float = "low",
         blocksize: int = FRAME_SAMPLES // 2,
+        voice_keep_frames: int = 1,
     ) -> None:
         self.input_device = input_device
         self.output_device = output_device
@@ -87,6 +88,9 @@ class AudioIO:
         #: costs a Python call each and under-ran now and then (each underrun paused output
         #: for ~1.7 s while PulseAudio re-buffered).
         self.blocksize = blocksize
+        #: Far-side audio kept queued for the speaker, in 20 ms frames on top of one device
+        #: block: the playout delay we accept to ride out network and scheduling jitter.
+        self.voice_keep_frames = voice_keep_frames
         self.mixer = Mixer()
         self.mic = SampleFifo(SAMPLE_RATE // 5)
         #: None while devices work; otherwise the message to show ("no audio device: ...").
@@ -152,8 +156,8 @@ class AudioIO:
         voice = self.mixer.voice
         voice.write(samples)
         block = max(s.blocksize for s in self._streams.values()) if self._streams else 0
-        keep = max(2 * block, 2 * FRAME_SAMPLES)
-        if len(voice) > keep + 3 * FRAME_SAMPLES:
+        keep = self.voice_keep_frames * FRAME_SAMPLES + block
+        if len(voice) > keep + FRAME_SAMPLES:
             voice.trim(keep)
 
     def play_tone(self, samples: np.ndarray, loop: bool = False, gain: float = 1.0) -> int:

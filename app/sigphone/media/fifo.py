@@ -31,6 +31,10 @@ class SampleFifo:
         self._waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None], int] | None = None
         #: Samples thrown away because the reader fell behind (a clock-drift/latency signal).
         self.dropped = 0
+        #: Reads that found too little (an audible gap once audio has started) and samples
+        #: written so far.
+        self.underruns = 0
+        self.written = 0
         #: False once the producer is gone (no device, device lost): readers stop waiting.
         self.live = True
 
@@ -44,6 +48,7 @@ class SampleFifo:
         with self._lock:
             self._chunks.append(data)
             self._size += len(data)
+            self.written += len(data)
             excess = self._size - self.capacity
             if excess > 0:
                 self._discard(excess)
@@ -67,6 +72,8 @@ class SampleFifo:
         out = np.zeros(count, dtype=np.float32)
         with self._lock:
             got = self._take(min(count, self._size))
+            if len(got) < count and self.written:
+                self.underruns += 1
         out[: len(got)] = got
         return out
 

@@ -109,8 +109,9 @@ class MicrophoneTrack(_SendTrack):
             samples = np.zeros(FRAME_SAMPLES, dtype=np.float32)
         else:
             self._clock.reset()
-            # Keep capture latency bounded: never more than two frames queued behind us.
-            self.fifo.trim(2 * FRAME_SAMPLES)
+            # Keep capture latency bounded: at most one frame queued behind us (more only
+            # builds up when the loop was late, and would stay as added delay).
+            self.fifo.trim(FRAME_SAMPLES)
         return self._emit(samples)
 
 
