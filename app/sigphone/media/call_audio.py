@@ -170,7 +170,7 @@ class CallAudio:
         if isinstance(offer, str):
             fields[SDP_KEY] = await self.engine.accept_offer(offer)
             self._spawn(self._start_audio())
-        return json.dumps(fields, separators=(",", ":"))
+        return _dumps(fields)
 
     # --- Call events (chained onto the Call's callbacks) ------------------------------
 
