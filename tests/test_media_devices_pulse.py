@@ -149,3 +149,26 @@ async def test_device_vanishing_mid_call_is_a_clear_event_and_the_call_goes_on(
         own.stop()
         for m in incoming:
             await m.close()
+
+
+async def test_switching_devices_between_calls_and_rescanning(
+    pulse: PulseAudio, audio: list[AudioIO]
+) -> None:
+    """The settings' choice applies when the streams next open; a re-scan between calls
+    re-reads PortAudio's list, and during a call leaves the open streams alone."""
+    io = AudioIO(input_device="pulse", output_device="pulse")
+    audio.append(io)
+    await io.start()
+    await until(lambda: io.callbacks("input") > 5 and io.callbacks("output") > 5, within=20)
+    assert [e.message for e in io.events] == ["output: pulse (ALSA)", "input: pulse (ALSA)"]
+    during = list_devices(rescan=True)  # streams open: no re-initialisation
+    assert during.available
+    await until(lambda: io.callbacks("input") > 50, within=20)  # still flowing
+    await io.stop()
+    assert not io.capturing and not io.playing
+    assert list_devices(rescan=True).available  # between calls: re-read
+    io.set_devices("default", "default")
+    await io.start(capture=False)
+    await until(lambda: io.callbacks("output") > 5, within=20)
+    assert io.events[-1].message == "output: default (ALSA)" and not io.capturing
+    await io.stop(capture=False)
