@@ -80,6 +80,14 @@ async def test_call_carries_voice_both_ways(phones: tuple[Phone, Phone]) -> None
     media.mute(False)
     await until(lambda: bob.heard.has_tone(1000.0), within=10)
 
+    # Hold: both directions go quiet (alice sends silence and drops what arrives).
+    media.hold(True)
+    frames = len(alice.heard)
+    await until(lambda: bob.heard.silent(), within=10)
+    assert len(alice.heard) == frames
+    media.hold(False)
+    await until(lambda: bob.heard.has_tone(1000.0) and len(alice.heard) > frames, within=10)
+
     # DTMF and app messages still reach the app; SDP messages are handled by CallAudio.
     await call.channel_invite_dtmf("12#")
     await until(lambda: bob.app_msgs)
