@@ -139,3 +139,18 @@ async def test_a_caller_without_media_is_accepted_without_audio(
     await bob.media[0].accept()
     await until(lambda: call.state == "accepted")
     await call.channel_invite_end()
+
+
+async def test_a_broken_answer_is_a_failed_event_not_a_silent_call(
+    phones: tuple[Phone, Phone],
+) -> None:
+    alice, bob = phones
+    call, media = await CallAudio.dial(
+        alice.session, "room", "bob", source=ToneTrack(1000.0), sink=alice.heard, config=LOOPBACK
+    )
+    alice.media.append(media)
+    await until(lambda: bob.incoming)
+    await bob.incoming[0].channel_invite_accept('{"sdp":"v=0 not really"}')
+    await until(lambda: media.events and media.events[-1].kind == "failed")
+    assert "bad SDP answer" in media.events[-1].message
+    await call.channel_invite_end()

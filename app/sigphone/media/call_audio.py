@@ -184,7 +184,12 @@ class CallAudio:
         if not isinstance(answer, str):
             self._event(MediaEvent("no-media", "the callee answered without audio"))
             return
-        await self.engine.accept_answer(answer)
+        try:
+            await self.engine.accept_answer(answer)
+        except Exception as exc:  # a broken answer: say so instead of a silent call
+            log.warning("bad SDP answer: %s", exc)
+            self._event(MediaEvent("failed", f"bad SDP answer from the callee: {exc}"))
+            return
         self._spawn(self._start_audio())
 
     async def on_msg(self, extra: str) -> bool:
