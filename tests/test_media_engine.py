@@ -11,7 +11,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from sigphone.media import ice, jitter
-from sigphone.media.engine import MediaConfig, MediaEngine
+from sigphone.media.engine import IceServer, MediaConfig, MediaEngine
 from sigphone.media.tracks import ToneTrack, TrackReader
 
 from .media_helpers import Collected
@@ -135,3 +135,21 @@ async def test_jitter_prefetch_is_applied_and_detects_aiortc_changes() -> None:
     finally:
         await alice.close()
         await bob.close()
+
+
+def test_ice_servers_are_configurable_and_none_by_default() -> None:
+    """No packet goes to a public STUN server unless configured (aiortc would add one)."""
+    assert MediaConfig().rtc_configuration().iceServers == []
+    config = MediaConfig(
+        ice_servers=(
+            IceServer("stun:stun.example.org:3478"),
+            IceServer("turn:turn.example.org:3478", "alice", "secret"),
+        )
+    )
+    stun, turn = config.rtc_configuration().iceServers
+    assert stun.urls == "stun:stun.example.org:3478" and stun.username is None
+    assert (turn.urls, turn.username, turn.credential) == (
+        "turn:turn.example.org:3478",
+        "alice",
+        "secret",
+    )

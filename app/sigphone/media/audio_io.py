@@ -210,16 +210,27 @@ class AudioIO:
             cls, callback = sd.InputStream, self._input_callback(s)
         else:
             cls, callback = sd.OutputStream, self._output_callback(s)
-        stream = cls(
-            device=s.device.index,
-            samplerate=SAMPLE_RATE,
-            channels=1,
-            dtype="float32",
-            latency=self.latency,
-            blocksize=self.blocksize,
-            callback=callback,
-            finished_callback=lambda: self._finished(s),
-        )
+        most = s.device.max_input_channels if s.kind == "input" else s.device.max_output_channels
+        stream = None
+        # Mono first; some Windows drivers (WASAPI, a few USB headsets) only open stereo. The
+        # callbacks read channel 0 and write the mix to every channel, so either works.
+        for channels in sorted({1, max(1, min(most, 2))}):
+            try:
+                stream = cls(
+                    device=s.device.index,
+                    samplerate=SAMPLE_RATE,
+                    channels=channels,
+                    dtype="float32",
+                    latency=self.latency,
+                    blocksize=self.blocksize,
+                    callback=callback,
+                    finished_callback=lambda: self._finished(s),
+                )
+                break
+            except sd.PortAudioError:
+                if channels >= min(most, 2):
+                    raise
+        assert stream is not None
         s.started_at = time.monotonic()
         stream.start()
         return stream
