@@ -190,12 +190,16 @@ class AudioIO:
             self._no_device(kind, error or NO_AUDIO_DEVICE)
             return
         s = _Stream(kind, device)
+        devices.stream_opened()  # counted before opening: no re-scan may pull PortAudio away
         try:
             s.stream = await asyncio.to_thread(self._make_stream, s)
+        except asyncio.CancelledError:
+            devices.stream_closed()
+            raise
         except Exception as exc:
+            devices.stream_closed()
             self._no_device(kind, f"{NO_AUDIO_DEVICE}: cannot open {device.label}: {exc}")
             return
-        devices.stream_opened()
         self._streams[kind] = s
         if kind == "input":
             self.mic.clear()
