@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 import time
+import weakref
 from collections import deque
 from typing import Any
 
 import msgspec
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from ..protocol import frames as f
 from ..protocol.errors import ErrorCode, SignalError
@@ -36,18 +39,86 @@ class EdgeLimits(msgspec.Struct, kw_only=True):
     send_queue_bytes: int = 4 * 1024 * 1024
 
 
+def _frame_header(length: int) -> bytes:
+    """The header of an unmasked, final WebSocket text frame (server to client, RFC 6455)."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 65536:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
+
+
+#: Headers of the short frames, which nearly every event and reply is.
+_SHORT_HEADERS = [bytes((0x81, n)) for n in range(126)]
+
+
+class _Flusher:
+    """Writes every link's queued frames once per event-loop turn.
+
+    Fan-out queues one frame on many links in one go, and a burst of requests read in one
+    turn queues several frames on one link: both are written at the end of the turn, one
+    ``transport.write`` (one system call) per connection however many frames it got. The
+    write syscall per frame was the largest cost of a delivery; the waiting adds no more than
+    the rest of the current loop turn.
+    """
+
+    __slots__ = ("_links", "_scheduled")
+
+    def __init__(self) -> None:
+        # No reference to the loop: it is the key of the weak dictionary holding this.
+        self._links: list[NativeLink] = []
+        self._scheduled = False
+
+    def add(self, link: NativeLink) -> None:
+        self._links.append(link)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        links, self._links = self._links, []
+        for link in links:
+            link.flush()
+
+
+_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flusher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _flusher() -> _Flusher:
+    """The running loop's flusher (one per loop: tests run many loops in one process)."""
+    loop = asyncio.get_running_loop()
+    flusher = _flushers.get(loop)
+    if flusher is None:
+        flusher = _flushers[loop] = _Flusher()
+    return flusher
+
+
 class NativeLink:
-    """Writes frames to one connection from a bounded queue, in order, off the hub's path."""
+    """Writes frames to one connection, in order, off the hub's path.
+
+    Live frames are framed here and written straight to the transport at the end of the
+    loop turn (``_Flusher``): no task, future or ``ws.send`` per message. A task exists
+    only while a replay or a close is under way; it owns the socket until it is done, and
+    live frames queue behind it. The frames are exactly what ``ws.send(data, text=True)``
+    writes (final, unmasked, no extensions: compression is off), and only while the
+    connection is OPEN, at frame boundaries, so they interleave safely with the pings,
+    pongs and close frames of the websockets library.
+    """
+
+    __slots__ = ("_close", "_flusher", "_limit", "_queue", "_queued", "_replay", "_task", "ws")
 
     def __init__(self, ws: ServerConnection, limit_bytes: int) -> None:
         self.ws = ws
         self._limit = limit_bytes
-        self._queue: deque[bytes] = deque()
+        self._queue: list[bytes] = []
         self._queued = 0
-        self._wake = asyncio.Event()
         self._close: tuple[int, str] | None = None
         self._replay: tuple[deque[OutboxEntry], int] | None = None
-        self._writer = asyncio.create_task(self._write_loop())
+        self._task: asyncio.Task[None] | None = None
+        self._flusher = _flusher()
 
     # Link protocol (called by the hub) ---------------------------------------------
 
@@ -62,8 +133,9 @@ class NativeLink:
         A backlog (thousands of queued messages at login) is written as fast as the client
         reads it, not copied into the send queue, so it never trips the slow-consumer limit.
         """
+        self.flush()  # what was queued before (the login reply) goes first
         self._replay = (outbox, after_seq)
-        self._wake.set()
+        self._start()
 
     def send_logout(self, code: int, reason: str) -> None:
         self.send_frame(f.encode(f.LogoutFrame(code=code, reason=reason)))
@@ -73,25 +145,56 @@ class NativeLink:
         """Close after what is queued has been written."""
         if self._close is None:
             self._close = (code, reason[:120])
-            self._wake.set()
+            self._start()
 
     # Adapter side ---------------------------------------------------------------------
 
     def send_frame(self, data: bytes) -> None:
         if self._close is not None:
             return
-        self._queue.append(data)
+        queue = self._queue
+        queue.append(data)
         self._queued += len(data)
         if self._queued > self._limit:
-            # The peer does not read: a close handshake would wait behind the full pipe,
-            # so drop the connection at once. Its session waits for a resume as after any
-            # network break; nothing is lost (outbox and inbox keep the events).
-            log.warning("slow consumer cut off: %s", self.ws.remote_address)
-            self._queue.clear()
-            self._queued = 0
-            self._close = (1008, "slow consumer")
-            self.ws.transport.abort()
-        self._wake.set()
+            self._cut_off()
+        elif len(queue) == 1 and self._task is None:
+            self._flusher.add(self)
+
+    def _cut_off(self) -> None:
+        # The peer does not read: a close handshake would wait behind the full pipe,
+        # so drop the connection at once. Its session waits for a resume as after any
+        # network break; nothing is lost (outbox and inbox keep the events).
+        log.warning("slow consumer cut off: %s", self.ws.remote_address)
+        self._queue.clear()
+        self._queued = 0
+        self._close = (1008, "slow consumer")
+        self.ws.transport.abort()
+
+    def flush(self) -> None:
+        """Write every queued frame in one ``transport.write`` (unless a task owns the socket).
+
+        Bytes the kernel did not take wait in the transport's buffer; they count towards the
+        slow-consumer limit with the queue, as frames waiting in ``ws.send`` used to.
+        """
+        queue = self._queue
+        if not queue or self._task is not None:
+            return
+        self._queue = []
+        self._queued = 0
+        ws = self.ws
+        transport = ws.transport
+        if ws.protocol.state is not State.OPEN or transport.is_closing():
+            return  # closing: ws.send would raise ConnectionClosed and drop these too
+        headers = _SHORT_HEADERS
+        parts: list[bytes] = []
+        append = parts.append
+        for data in queue:
+            n = len(data)
+            append(headers[n] if n < 126 else _frame_header(n))
+            append(data)
+        transport.write(b"".join(parts))
+        if transport.get_write_buffer_size() > self._limit and self._close is None:
+            self._cut_off()
 
     def reply(self, rid: int, data: ReplyData) -> None:
         self.send_frame(f.encode(f.Reply(id=rid, data=data)))
@@ -103,29 +206,39 @@ class NativeLink:
             frame = f.Reply(id=rid, code=int(exc.code), reason=exc.reason)
         self.send_frame(f.encode(frame))
 
-    async def _write_loop(self) -> None:
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        """Replay, then close if asked to; queued frames keep their place in between."""
+        ws = self.ws
         try:
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._queue:
-                    data = self._queue.popleft()
-                    self._queued -= len(data)
-                    await self.ws.send(data, text=True)
-                if self._replay is not None and self._close is None:
-                    await self._run_replay(*self._replay)
-                    self._replay = None
-                    self._wake.set()  # replies queued meanwhile
-                    continue
-                if self._close is not None:
-                    try:
-                        async with asyncio.timeout(5.0):
-                            await self.ws.close(*self._close)
-                    except TimeoutError:  # the peer does not read: drop it without a goodbye
-                        self.ws.transport.abort()
-                    return
+            while self._replay is not None and self._close is None:
+                outbox, cursor = self._replay
+                await self._run_replay(outbox, cursor)
+                self._replay = None
+                await self._send_queued()  # replies queued meanwhile
+            if self._close is None:
+                return
+            await self._send_queued()
+            try:
+                async with asyncio.timeout(5.0):
+                    await ws.close(*self._close)
+            except TimeoutError:  # the peer does not read: drop it without a goodbye
+                ws.transport.abort()
         except ConnectionClosed:
             pass
+        finally:
+            self._task = None
+            if self._queue and self._close is None:
+                self._flusher.add(self)
+
+    async def _send_queued(self) -> None:
+        while self._queue:
+            data = self._queue.pop(0)
+            self._queued -= len(data)
+            await self.ws.send(data, text=True)
 
     async def _run_replay(self, outbox: deque[OutboxEntry], cursor: int) -> None:
         while self._close is None:
@@ -137,10 +250,20 @@ class NativeLink:
                 await self.ws.send(f.encode_event(entry.seq, body), text=True)
                 cursor = entry.seq
 
+    async def finish(self, within: float) -> None:
+        """Wait (at most ``within`` s) for a close under way to write what is queued."""
+        task = self._task
+        if task is not None and self._close is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
+                await asyncio.wait_for(asyncio.shield(task), within)
+
     async def stop(self) -> None:
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
+        task = self._task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._queue.clear()
 
 
 async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> None:
@@ -208,9 +331,7 @@ async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> No
         if session is not None:
             hub.detach(session, link)
         # Let queued frames (a logout, a last reply) go out before the writer stops.
-        if link._close is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
-                await asyncio.wait_for(asyncio.shield(link._writer), 6.0)
+        await link.finish(6.0)
         await link.stop()
 
 
