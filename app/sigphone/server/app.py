@@ -20,7 +20,7 @@ from .calls import Calls
 from .channels import Channels
 from .config import ServerConfig
 from .hub import Hub
-from .native import serve_native
+from .native import NativeConnection, serve_native
 from .store import SqliteStore
 
 __all__ = ["SignalServer"]
@@ -67,6 +67,7 @@ class SignalServer:
             max_queue=64,
             process_request=self._http,
             server_header="sigphone",
+            create_connection=NativeConnection,
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]

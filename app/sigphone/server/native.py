@@ -9,12 +9,14 @@ import struct
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event, State
 
 from ..protocol import frames as f
 from ..protocol.errors import ErrorCode, SignalError
@@ -22,7 +24,7 @@ from ..protocol.rate import TokenBucket
 from .hub import Hub, ReplyData
 from .session import OutboxEntry, ServerSession
 
-__all__ = ["EdgeLimits", "NativeLink", "serve_native"]
+__all__ = ["EdgeLimits", "NativeConnection", "NativeLink", "serve_native"]
 
 log = logging.getLogger("sigphone.server")
 
@@ -266,70 +268,203 @@ class NativeLink:
         self._queue.clear()
 
 
-async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> None:
-    """Run one client connection until it closes."""
-    link = NativeLink(ws, limits.send_queue_bytes)
-    bucket = TokenBucket(limits.rate, limits.burst, time.monotonic())
-    strikes = 0
-    strikes_since = time.monotonic()
-    session: ServerSession | None = None
-    try:
-        while True:
-            data = await ws.recv(decode=False)
-            now = time.monotonic()
-            if not bucket.take(now):
-                if now - strikes_since > limits.strike_window:
-                    strikes, strikes_since = 0, now
-                strikes += 1
-                if strikes > limits.max_strikes:
-                    link.close(1008, "flooding")
-                    break
+class NativeConnection(ServerConnection):
+    """A server connection that hands each complete message to ``on_message`` at once.
+
+    The library's own path queues a message, wakes the handler task and returns it from
+    ``recv()``: a future and a task switch per message, which cost more than all of our
+    work for an ack. Here ``process_event`` (called as the bytes are parsed) hands the
+    message over synchronously and in order instead. Pings, pongs, the close handshake,
+    size limits and protocol errors stay with the library; ``recv()`` is not used.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_message: Callable[[bytes], None] | None = None
+        #: Messages parsed before the handler set ``on_message``.
+        self.early: list[bytes] = []
+        self._fragments: list[bytes] | None = None
+
+    def process_event(self, event: Event) -> None:
+        if self.request is None or not isinstance(event, Frame):
+            super().process_event(event)  # the handshake request
+            return
+        opcode = event.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if not event.fin:
+                self._fragments = [bytes(event.data)]
+                return
+            data = bytes(event.data)
+        elif opcode is Opcode.CONT:
+            if self._fragments is None:  # the protocol layer rejects this before us
+                return
+            self._fragments.append(bytes(event.data))
+            if not event.fin:
+                return
+            data = b"".join(self._fragments)
+            self._fragments = None
+        else:
+            super().process_event(event)  # pings, pongs, close
+            return
+        if self.on_message is None:
+            self.early.append(data)
+        else:
+            self.on_message(data)
+
+
+class _Inbound:
+    """The requests of one connection, handled in order as they arrive (no task each).
+
+    Only a login waits (for the store); frames that arrive meanwhile queue behind it and
+    reading from the socket pauses past ``_HOLD`` of them, as the library's own queue did.
+    """
+
+    _HOLD = 64
+
+    def __init__(self, ws: ServerConnection, hub: Hub, link: NativeLink, limits: EdgeLimits):
+        self.ws = ws
+        self.hub = hub
+        self.link = link
+        self.limits = limits
+        now = time.monotonic()
+        self.bucket = TokenBucket(limits.rate, limits.burst, now)
+        self.strikes = 0
+        self.strikes_since = now
+        self.session: ServerSession | None = None
+        self.waiting: deque[bytes] | None = None  # frames behind a login under way
+        self.login_task: asyncio.Task[None] | None = None
+        self.paused = False
+        self.done = False
+
+    def feed(self, data: bytes) -> None:
+        if self.done:
+            return
+        waiting = self.waiting
+        if waiting is not None:
+            waiting.append(data)
+            if len(waiting) > self._HOLD and not self.paused:
+                self.paused = True
+                self.ws.transport.pause_reading()
+            return
+        try:
+            self._handle(data)
+        except Exception:
+            log.exception("connection handler failed")
+            self._stop(1011, "internal error")
+
+    def _stop(self, code: int, reason: str) -> None:
+        """Close the connection; later frames are ignored."""
+        self.done = True
+        self.link.close(code, reason)
+        if self.session is not None:
+            self.hub.detach(self.session, self.link)
+            self.session = None
+
+    def _handle(self, data: bytes) -> None:
+        link = self.link
+        now = time.monotonic()
+        if not self.bucket.take(now):
+            limits = self.limits
+            if now - self.strikes_since > limits.strike_window:
+                self.strikes, self.strikes_since = 0, now
+            self.strikes += 1
+            if self.strikes > limits.max_strikes:
+                self._stop(1008, "flooding")
+                return
+            link.reply_error(
+                f.request_id_of(data),
+                SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down"),
+            )
+            return
+        try:
+            frame = f.decode_client(data)
+        except SignalError as exc:
+            link.reply_error(f.request_id_of(data), exc)
+            return
+        session = self.session
+        if type(frame) is f.Ack:
+            if session is not None:
+                self.hub.ack(session, frame.seq)
+            return
+        rid: int = frame.id  # type: ignore[attr-defined]
+        if isinstance(frame, f.Login):
+            if session is not None and not session.closed:
                 link.reply_error(
-                    f.request_id_of(data),
-                    SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down"),
+                    rid, SignalError(ErrorCode.LOGIN_E_ALREADY_LOGIN, "already logged in")
                 )
-                continue
+                return
+            self.waiting = deque()
+            self.login_task = asyncio.create_task(self._login(rid, frame))
+            return
+        if session is None or session.closed:
+            if isinstance(frame, f.Ping):
+                link.reply(rid, {})
+            else:
+                link.reply_error(rid, SignalError(ErrorCode.GENERAL_E_NOT_LOGIN, "log in first"))
+            return
+        _dispatch(self.hub, link, session, rid, frame)
+        if isinstance(frame, f.Logout):
+            link.close(1000, "logged out")
+            self.session = None
+
+    async def _login(self, rid: int, frame: f.Login) -> None:
+        try:
             try:
-                frame = f.decode_client(data)
+                session, reply, after = await self.hub.login(frame)
             except SignalError as exc:
-                link.reply_error(f.request_id_of(data), exc)
-                continue
-            if isinstance(frame, f.Ack):
-                if session is not None:
-                    hub.ack(session, frame.seq)
-                continue
-            rid: int = frame.id  # type: ignore[attr-defined]
-            if isinstance(frame, f.Login):
-                if session is not None and not session.closed:
-                    link.reply_error(
-                        rid, SignalError(ErrorCode.LOGIN_E_ALREADY_LOGIN, "already logged in")
-                    )
-                    continue
-                try:
-                    session, reply, after = await hub.login(frame)
-                except SignalError as exc:
-                    link.reply_error(rid, exc)
-                    continue
-                link.reply(rid, reply)
-                hub.attach(session, link, after)
-                continue
-            if session is None or session.closed:
-                if isinstance(frame, f.Ping):
-                    link.reply(rid, {})
-                else:
-                    link.reply_error(
-                        rid, SignalError(ErrorCode.GENERAL_E_NOT_LOGIN, "log in first")
-                    )
-                continue
-            _dispatch(hub, link, session, rid, frame)
-            if isinstance(frame, f.Logout):
-                link.close(1000, "logged out")
-                session = None
+                self.link.reply_error(rid, exc)
+                return
+            self.link.reply(rid, reply)
+            self.hub.attach(session, self.link, after)
+            self.session = session
+        except Exception:
+            log.exception("connection handler failed")
+            self._stop(1011, "internal error")
+        finally:
+            waiting, self.waiting = self.waiting, None
+            if self.paused:
+                self.paused = False
+                with contextlib.suppress(Exception):
+                    self.ws.transport.resume_reading()
+            for data in waiting or ():
+                self.feed(data)  # in order; a second login queues the rest again
+
+
+async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> None:
+    """Run one client connection until it closes.
+
+    With a ``NativeConnection`` (what ``SignalServer`` creates) frames are handled as they
+    are parsed; with a plain ``ServerConnection`` they are read with ``recv()``.
+    """
+    link = NativeLink(ws, limits.send_queue_bytes)
+    inbound = _Inbound(ws, hub, link, limits)
+    try:
+        if isinstance(ws, NativeConnection):
+            early, ws.early = ws.early, []
+            ws.on_message = inbound.feed
+            for data in early:
+                inbound.feed(data)
+            await ws.wait_closed()
+        else:
+            while not inbound.done:
+                inbound.feed(await ws.recv(decode=False))  # type: ignore[arg-type]
+                if inbound.login_task is not None:
+                    await inbound.login_task
+                    inbound.login_task = None
     except ConnectionClosed:
         pass
     finally:
-        if session is not None:
-            hub.detach(session, link)
+        inbound.done = True
+        if isinstance(ws, NativeConnection):
+            ws.on_message = None
+        task = inbound.login_task
+        if task is not None and not task.done():
+            # A login under way binds the session to this link when it ends: wait for it,
+            # so that the session is detached below and its reconnect window starts.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(task)
+        if inbound.session is not None:
+            hub.detach(inbound.session, link)
         # Let queued frames (a logout, a last reply) go out before the writer stops.
         await link.finish(6.0)
         await link.stop()
