@@ -42,6 +42,10 @@ async def run(args: argparse.Namespace) -> list[sc.Row]:
     s = sc.Settings.make(args.full)
     only = args.only.split(",") if args.only else ALL
     servers = args.servers.split(",")
+    sc.ACK_DELAY = args.ack_delay
+    if args.before:
+        sc.BEFORE_SRC = args.before
+        servers.insert(servers.index("sigphone") + 1 if "sigphone" in servers else 0, sc.BEFORE)
     if "socket.io" in servers and not ensure_node_modules():
         print("npm/node missing: no Socket.IO baseline", file=sys.stderr)
         servers.remove("socket.io")
@@ -87,8 +91,9 @@ async def run(args: argparse.Namespace) -> list[sc.Row]:
         if "fanout" in only:
             runners.append((f"fanout {kind} 1x1000", lambda k=kind: sc.fanout(k, s, 1, 1000)))
             runners.append((f"fanout {kind} 10x100", lambda k=kind: sc.fanout(k, s, 10, 100)))
-    if "drain" in only and "sigphone" in servers:
-        runners.append(("drain", lambda: sc.drain(s)))
+    for kind in servers:
+        if "drain" in only and kind in ("sigphone", sc.BEFORE):
+            runners.append((f"drain {kind}", lambda k=kind: sc.drain(s, k)))
     for label, make in runners:
         await step(label, make())
     print(_table(rows, ceiling))
@@ -117,6 +122,18 @@ def main() -> None:
         help="comma-separated: sigphone, websockets, socket.io",
     )
     p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument(
+        "--ack-delay",
+        type=float,
+        default=0.02,
+        help="seconds our sessions wait before acknowledging (SDK default 0.02)",
+    )
+    p.add_argument(
+        "--before",
+        metavar="APP_DIR",
+        help="also run our server from this source tree (its app/ folder, e.g. from "
+        "git archive) as sigphone@before, for before/after ratios in one run",
+    )
     args = p.parse_args()
     raise_nofile(65536)
     pin_self(sc.CLIENT_CORE)

@@ -180,8 +180,10 @@ class Gen:
     bench/raw_server.py: no login, no acks; the same event bytes on the wire).
     """
 
-    def __init__(self, url: str, mode: str = "sigphone") -> None:
+    def __init__(self, url: str, mode: str = "sigphone", ack_delay: float = 0.02) -> None:
         self.url = url.rstrip("/")
+        #: The SDK acknowledges every 64 events or 20 ms after an event (Signal.ack_delay).
+        self.ack_delay = ack_delay
         self.mode = mode
         self.acks = mode == "sigphone"
         self.dirty: set[Conn] = set()
@@ -223,7 +225,7 @@ class Gen:
 
     async def _ack_loop(self) -> None:
         while True:
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(self.ack_delay)
             dirty, self.dirty = self.dirty, set()
             for conn in dirty:
                 conn.ack()

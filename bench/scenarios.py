@@ -23,6 +23,16 @@ __all__ = ["Row", "Settings", "calibrate", "drain", "fanout", "login_storm", "p2
 
 SERVER_CORE = 0
 CLIENT_CORE = 1
+#: Server kinds driven by the Python load generator. "sigphone@before" is our server run
+#: from the tree given with ``--before`` (see ``BEFORE_SRC``).
+BEFORE = "sigphone@before"
+BEFORE_SRC: str | None = None
+#: Seconds a session waits before acknowledging events (the SDK's default ack_delay).
+ACK_DELAY = 0.02
+
+
+def _is_ours(kind: str) -> bool:
+    return kind in ("sigphone", BEFORE)
 
 
 @dataclass
@@ -130,8 +140,11 @@ def _node_row(scenario: str, load: str, r: dict[str, Any]) -> Row:
 
 
 async def _with_server(kind: str, durable: bool = True) -> tuple[Server, Gen]:
-    server = await start_server(kind, SERVER_CORE, durable=durable)
-    gen = Gen(server.url, "sigphone" if kind == "sigphone" else "raw")
+    src = BEFORE_SRC if kind == BEFORE else None
+    server = await start_server(
+        "sigphone" if _is_ours(kind) else kind, SERVER_CORE, durable=durable, src=src
+    )
+    gen = Gen(server.url, "sigphone" if _is_ours(kind) else "raw", ACK_DELAY)
     gen.start()
     return server, gen
 
@@ -189,7 +202,7 @@ async def login_storm(kind: str, n: int, concurrency: int = 200) -> Row:
             )
         finally:
             await server.stop()
-    server, gen = await _with_server("sigphone" if kind == "sigphone" else "websockets")
+    server, gen = await _with_server(kind)
     try:
         await asyncio.sleep(0.5)
         rss0 = rss_bytes(server.pid)
@@ -232,8 +245,8 @@ async def login_storm(kind: str, n: int, concurrency: int = 200) -> Row:
 async def p2p(kind: str, s: Settings, *, durable: bool = True) -> list[Row]:
     """N/2 pairs, each sender to its own receiver, at open-loop total rates."""
     n = s.p2p_sessions
-    label = {"sigphone": "sigphone (SQLite inbox)" if durable else "sigphone (--memory)"}
-    name = label.get(kind, kind)
+    name = f"{kind} (SQLite inbox)" if durable else f"{kind} (--memory)"
+    name = name if _is_ours(kind) else kind
     if kind == "socket.io":
         server = await start_server("socketio", SERVER_CORE)
         try:
@@ -293,7 +306,7 @@ async def fanout(kind: str, s: Settings, channels: int, members: int) -> list[Ro
         publishers = []
         for i, ch in enumerate(names):
             pub = await gen.session(f"fo{i}", channel=ch)
-            if kind == "sigphone":
+            if _is_ours(kind):
                 # Join notices to every member would cost channels*members^2/2 events
                 # before the measurement starts; the messages under test are unaffected.
                 await pub.request(
@@ -318,10 +331,10 @@ async def fanout(kind: str, s: Settings, channels: int, members: int) -> list[Ro
 # --- (5) offline queue drain ---------------------------------------------------------------
 
 
-async def drain(s: Settings) -> Row:
+async def drain(s: Settings, kind: str = "sigphone") -> Row:
     """K durable messages wait for an offline user; it logs in and receives them all."""
     k_total = s.drain_messages
-    server, gen = await _with_server("sigphone", durable=True)
+    server, gen = await _with_server(kind, durable=True)
     try:
         sender = await gen.session("dr-sender")
         from .common import make_msg

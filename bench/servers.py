@@ -79,8 +79,14 @@ def ensure_node_modules() -> bool:
     return True
 
 
-async def start_server(kind: str, core: int, *, durable: bool = True) -> Server:
-    """Start ``kind``: sigphone, websockets, picows or socketio, pinned to ``core``."""
+async def start_server(
+    kind: str, core: int, *, durable: bool = True, src: str | None = None
+) -> Server:
+    """Start ``kind``: sigphone, websockets, picows or socketio, pinned to ``core``.
+
+    ``src`` runs our server from another source tree (its ``app`` folder, e.g. an older
+    commit from ``git archive``), for before/after ratios measured in one run.
+    """
     tmp: tempfile.TemporaryDirectory[str] | None = None
     cwd = None
     if kind == "sigphone":
@@ -111,6 +117,8 @@ async def start_server(kind: str, core: int, *, durable: bool = True) -> Server:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if kind != "sigphone":
         env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    elif src is not None:
+        env["PYTHONPATH"] = str(Path(src).resolve())
     proc = subprocess.Popen(
         taskset(core, argv), stdout=subprocess.PIPE, stderr=None, env=env, cwd=cwd
     )
