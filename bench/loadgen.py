@@ -180,8 +180,11 @@ class Gen:
     bench/raw_server.py: no login, no acks; the same event bytes on the wire).
     """
 
-    def __init__(self, url: str, mode: str = "sigphone", ack_delay: float = 0.02) -> None:
+    def __init__(
+        self, url: str, mode: str = "sigphone", ack_delay: float = 0.02, app: str = APP
+    ) -> None:
         self.url = url.rstrip("/")
+        self.app = app
         #: The SDK acknowledges every 64 events or 20 ms after an event (Signal.ack_delay).
         self.ack_delay = ack_delay
         self.mode = mode
@@ -247,7 +250,7 @@ class Gen:
         await conn.request(
             {
                 "op": "login",
-                "app_id": APP,
+                "app_id": self.app,
                 "account": account,
                 "token": NO_TOKEN,
                 "client_id": f"bench-{account}",
