@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import http
 import json
 import logging
@@ -115,8 +116,29 @@ class SignalServer:
             log.info("disconnect %s", ws.remote_address)
 
 
+#: Net new container objects before a young garbage collection (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Let short-lived objects die young instead of being promoted and rescanned.
+
+    With the default threshold, a young collection runs every 700 objects; under load the
+    futures, events and outbox entries of messages in flight (alive for a few ms until the
+    commit or the ack) survive two of them and are promoted, and every few thousand
+    promotions trigger a full collection that walks every object of every session. In the
+    bench's P2P run (1,000 sessions, ~15 s) that was 11 full collections of 80-150 ms each,
+    0.9-1.6 s of CPU and the worst latencies; with this threshold, none. Only *when* cyclic
+    garbage is reclaimed changes, never what is reclaimed. A process-wide setting, so the
+    server process's entry point applies it, not an embedded ``SignalServer``.
+    """
+    young, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), gen1, gen2)
+
+
 async def run_until_cancelled(config: ServerConfig, *, announce: bool = True) -> None:
     """Serve until cancelled (Ctrl+C) or, where the platform has it, SIGTERM."""
+    tune_gc()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, AttributeError, RuntimeError):
