@@ -157,6 +157,11 @@ class RateStep:
     errors: int
 
     @property
+    def saturated(self) -> bool:
+        """The server fell behind: higher rates would only measure its queue."""
+        return self.lost > 0 or self.p50_ms > 1000.0
+
+    @property
     def rate(self) -> float:
         return self.deliveries / self.seconds if self.seconds else 0.0
 
@@ -194,9 +199,15 @@ class Gen:
         self.logouts = 0
         self.conns: list[Conn] = []
         self._acker: asyncio.Task[None] | None = None
+        self.next_base = 0
         self._new_step(0)
 
     def _new_step(self, n: int) -> None:
+        """Start counting ``n`` messages numbered from ``base``: stragglers of an earlier
+        step carry lower numbers and are not mistaken for this step's messages."""
+        self.base = self.next_base
+        self.next_base += n
+        self.stale = 0
         self.sent_at: list[int] = [0] * n
         self.arrivals: list[int] = [0] * n
         self.expected: list[int] = [0] * n
@@ -207,7 +218,10 @@ class Gen:
         self.seen: set[int] | None = None
 
     def on_msg(self, msg: str) -> None:
-        k = parse_k(msg)
+        k = parse_k(msg) - self.base
+        if k < 0:
+            self.stale += 1
+            return
         self.received += 1
         if self.seen is not None:
             self.seen.add(k)
@@ -353,7 +367,7 @@ def channel_sender(gen: Gen, publishers: list[Conn], channels: list[str], member
 
     def send(k: int, t_due: int) -> int:
         i = k % len(channels)
-        msg = make_msg(k, t_due)
+        msg = make_msg(gen.base + k, t_due)
         pub = publishers[i]
         if raw:
             pub.send(_encode(_raw_event(channels[i], pub.name, msg)))
@@ -372,7 +386,7 @@ def p2p_sender(gen: Gen, senders: list[Conn], receivers: list[Conn]) -> Sender:
     def send(k: int, t_due: int) -> int:
         i = k % len(senders)
         src, dst = senders[i], receivers[i]
-        msg = make_msg(k, t_due)
+        msg = make_msg(gen.base + k, t_due)
         if raw:
             body = _encode(
                 {
