@@ -201,7 +201,7 @@ async def login_storm(kind: str, n: int, concurrency: int = 200) -> Row:
                 r["rate"],
                 r["p50_ms"],
                 r["p99_ms"],
-                0.0,
+                r.get("us_per_login", 0.0),
                 {"rss_kb_per_session": round(r["rss_per_session"] / 1024, 2)},
             )
         finally:
@@ -379,7 +379,7 @@ async def drain(s: Settings, kind: str = "sigphone") -> Row:
         dup = gen.received - len(gen.seen)
         return Row(
             "drain",
-            "sigphone (SQLite inbox)",
+            f"{kind} (SQLite inbox)",
             f"{k_total} queued",
             k_total / secs,
             0.0,

@@ -133,14 +133,17 @@ async function main() {
   if (cfg.scenario === "login") {
     const rss0 = rssBytes(cfg.serverPid);
     const accounts = Array.from({ length: cfg.n }, (_, i) => `ls${i}`);
+    const cpu0 = cpuSeconds(cfg.serverPid);
     const t0 = nowNs();
     const { socks, times } = await sessions(accounts, null, cfg.concurrency || 200);
     const secs = Number(nowNs() - t0) / 1e9;
+    const cpu = cpuSeconds(cfg.serverPid) - cpu0;
     await sleep(1000);
     const rss1 = rssBytes(cfg.serverPid);
     times.sort((a, b) => a - b);
     out({ n: cfg.n, seconds: secs, rate: cfg.n / secs, p50_ms: pct(times, 50),
-      p99_ms: pct(times, 99), rss_per_session: (rss1 - rss0) / cfg.n });
+      p99_ms: pct(times, 99), rss_per_session: (rss1 - rss0) / cfg.n,
+      us_per_login: (cpu / cfg.n) * 1e6 });
     for (const s of socks) s.disconnect();
   } else if (cfg.scenario === "fanout") {
     const nch = cfg.channels;
