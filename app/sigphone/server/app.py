@@ -69,6 +69,10 @@ class SignalServer:
             process_request=self._http,
             server_header="sigphone",
             create_connection=NativeConnection,
+            # asyncio's default listen backlog (100) overflows in a login storm (a server
+            # restart: every client reconnects at once) and the kernel drops SYNs, which
+            # clients only retry after 1 s: the bench's p99 time to logged-in was ~1 s.
+            backlog=LISTEN_BACKLOG,
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
@@ -116,6 +120,8 @@ class SignalServer:
             log.info("disconnect %s", ws.remote_address)
 
 
+#: Pending connections the kernel queues before accept (capped by net.core.somaxconn).
+LISTEN_BACKLOG = 2048
 #: Net new container objects before a young garbage collection (CPython's default is 700).
 GC_YOUNG_THRESHOLD = 20_000
 
