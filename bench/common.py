@@ -27,7 +27,7 @@ __all__ = [
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: Padding of every message body, so that the frames on the wire are 128-256 bytes for every
-#: server (ours: ~200 bytes per event frame, Socket.IO: ~190, raw: the same bytes as ours).
+#: server (ours: 212 bytes per channel event, 230 per P2P event; Socket.IO: 181; raw: ours).
 PAD = "x" * 96
 
 
