@@ -81,7 +81,11 @@ class _Flusher:
         self._scheduled = False
         links, self._links = self._links, []
         for link in links:
-            link.flush()
+            try:
+                link.flush()
+            except Exception:  # one broken connection must not hold back the others
+                log.exception("writing to %s failed", link.ws.remote_address)
+                link.ws.transport.abort()
 
 
 _flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flusher] = (
