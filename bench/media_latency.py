@@ -43,7 +43,7 @@ CLICK = tone(1000.0, 0.02, amplitude=0.8)
 
 async def poll(predicate: Callable[[], bool], period: float = 0.01) -> None:
     """Wait until audio flows (events from other tasks and threads make it true)."""
-    while not predicate():  # noqa: ASYNC110 - set by PortAudio threads and other tasks
+    while not predicate():
         await asyncio.sleep(period)
 
 

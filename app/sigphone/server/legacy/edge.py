@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -124,16 +125,18 @@ class LegacyEdge:
 
     # --- The connection ---------------------------------------------------------------
 
-    async def serve(self, ws: ServerConnection, first: bytes) -> None:
-        """Run one legacy connection whose first message was ``first``, until it closes."""
+    async def serve(self, ws: ServerConnection, pending: list[bytes]) -> None:
+        """Run one legacy connection until it closes; ``pending`` holds the messages the
+        front door has already read (the first one at least), in order."""
         link = LegacyLink(ws, self.limits.send_queue_bytes, self)
         guard = RateGuard(self.limits)
-        data: bytes | None = first
+        waiting = deque(pending)
         try:
             while True:
-                if data is None:
-                    data = await ws.recv(decode=False)
-                frame, data = data, None
+                if waiting:
+                    frame = waiting.popleft()
+                else:
+                    frame = await ws.recv(decode=False)
                 allowed = guard.take()
                 if allowed is None:
                     link.close(1008, "flooding")
@@ -155,7 +158,8 @@ class LegacyEdge:
             session = link.session
             if session is not None:
                 self.hub.detach(session, link)
-            await link.finish()
+            await link.finish(6.0)  # a logout or last reply goes out before the close
+            await link.stop()
 
     async def _command(self, link: LegacyLink, command: str, payload: Any) -> None:
         if command == "ping":
