@@ -1,0 +1,75 @@
+"""GUI tests: Qt offscreen, every async test on a qasync loop, a real local server.
+
+pytest-asyncio 1.5 builds each test's loop through ``pytest_asyncio_loop_factories``; we
+return a qasync loop over the one QApplication, so SDK coroutines, Qt signals and widgets
+share the loop exactly as in the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from sigphone.server import SignalServer
+from sigphone.ui.audio import SilentTones
+from sigphone.ui.bridge import Bridge
+from sigphone.ui.store import UserStore
+
+from ..conftest import APP, NO_TOKEN, fast_signal
+from ..waiting import until
+
+
+def qt_app() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(["sigphone-tests"])
+        app.setQuitOnLastWindowClosed(False)
+    assert isinstance(app, QApplication)
+    return app
+
+
+def pytest_asyncio_loop_factories(config: object, item: object) -> dict[str, Callable[[], object]]:
+    return {"qasync": lambda: qasync.QEventLoop(qt_app())}
+
+
+@pytest.fixture
+def qapp() -> QApplication:
+    """pytest-qt's application is ours (created before any loop)."""
+    return qt_app()
+
+
+MakeBridge = Callable[..., "asyncio.Future[Bridge]"]
+
+
+@pytest.fixture
+async def make_bridge(server: SignalServer, tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
+    """``bridge = await make_bridge("alice")``: a logged-in Bridge with its own store."""
+    bridges: list[Bridge] = []
+
+    async def make(account: str, login: bool = True, **kw: object) -> Bridge:
+        store = UserStore(tmp_path / f"{account}-{len(bridges)}.sqlite3")
+        bridge = Bridge(
+            store,
+            SilentTones(),
+            signal_factory=lambda app_id, url: fast_signal(url, app_id),
+            presence_interval=0.05,
+            **kw,  # type: ignore[arg-type]
+        )
+        bridges.append(bridge)
+        if login:
+            bridge.login(server.url, APP, account, NO_TOKEN)
+            await until(lambda: bridge.status == "online")
+        return bridge
+
+    yield make
+    for bridge in bridges:
+        await bridge.shutdown()
+        bridge.store.close()
