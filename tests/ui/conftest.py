@@ -73,3 +73,37 @@ async def make_bridge(server: SignalServer, tmp_path: Path) -> AsyncIterator[Cal
     for bridge in bridges:
         await bridge.shutdown()
         bridge.store.close()
+
+
+@pytest.fixture
+async def make_phone(server: SignalServer, tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
+    """``phone = await make_phone("alice")``: a Phone (bridge + windows) logged in through
+    its login window, with its own profile folder under tmp_path."""
+    from sigphone.ui.paths import Paths
+    from sigphone.ui.phone import Phone
+
+    phones: list[Phone] = []
+
+    async def make(account: str, login: bool = True, profile: str | None = None) -> Phone:
+        phone = Phone(
+            Paths.under(tmp_path / (profile or account)),
+            SilentTones(),
+            signal_factory=lambda app_id, url: fast_signal(url, app_id),
+            presence_interval=0.05,
+        )
+        phones.append(phone)
+        phone.start()
+        window = phone.login_window
+        window.server.setText(server.url)
+        window.app_id.setText(APP)
+        window.account.setText(account)
+        window.token.setText(NO_TOKEN)
+        if login:
+            window.button.click()
+            await until(lambda: phone.bridge.status == "online")
+        return phone
+
+    yield make
+    for phone in phones:
+        await phone.bridge.shutdown()
+        phone.close()

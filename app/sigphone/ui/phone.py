@@ -1,0 +1,86 @@
+"""One softphone: a bridge and its windows (login, main, incoming popup) wired together.
+
+The app has one Phone; demo mode has two (alice and bob) in the same process and loop.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+
+from .audio import Tones
+from .bridge import Bridge, SignalFactory, _default_signal
+from .incoming import IncomingCallPopup
+from .login import LoginWindow
+from .main_window import MainWindow
+from .paths import Paths
+from .settings import AppSettings
+from .settings_view import SettingsView
+from .store import UserStore
+from .uri import dial_target
+
+__all__ = ["Phone"]
+
+
+class Phone(QObject):
+    def __init__(
+        self,
+        paths: Paths,
+        tones: Tones,
+        signal_factory: SignalFactory = _default_signal,
+        has_tray: bool = True,
+        presence_interval: float = 5.0,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.paths = paths
+        self.settings = AppSettings(paths)
+        self.store = UserStore(paths.database())
+        self.bridge = Bridge(self.store, tones, signal_factory, presence_interval, self)
+        self.login_window = LoginWindow(self.bridge, self.settings)
+        self.settings_view = SettingsView(self.settings, paths.log_file())
+        self.main_window = MainWindow(self.bridge, self.settings_view, has_tray)
+        self.popup = IncomingCallPopup(self.bridge)
+        self._pending_dial: str | None = None
+        self.bridge.logged_in.connect(self._on_logged_in)
+        self.bridge.logged_out.connect(self._on_logged_out)
+
+    def start(self, minimised: bool = False) -> None:
+        if not minimised:
+            self.login_window.show()
+
+    def show(self) -> None:
+        window = self.main_window if self.bridge.status != "offline" else self.login_window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    def handle_message(self, message: str) -> None:
+        """A line from a second launch: "show", or a ``tel:``/``sigphone:`` link to dial."""
+        target = dial_target(message)
+        self.show()
+        if target is None:
+            return
+        if self.bridge.status == "online":
+            self.main_window.show_page("Phone")
+            self.main_window.dialer.field.setText(target)
+            self.bridge.dial(target)
+        else:
+            self._pending_dial = target
+
+    def _on_logged_in(self, _account: str) -> None:
+        self.main_window.show()
+        if self._pending_dial:
+            target, self._pending_dial = self._pending_dial, None
+            self.main_window.dialer.field.setText(target)
+            self.bridge.dial(target)
+
+    def _on_logged_out(self, _code: int, _text: str) -> None:
+        self.popup.hide()
+        self.main_window.hide()
+        self.login_window.show()
+
+    def close(self) -> None:
+        for window in (self.popup, self.main_window, self.login_window):
+            window.hide()
+            window.deleteLater()
+        self.store.close()
