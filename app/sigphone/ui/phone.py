@@ -41,6 +41,7 @@ class Phone(QObject):
         self.main_window = MainWindow(self.bridge, self.settings_view, has_tray)
         self.popup = IncomingCallPopup(self.bridge)
         self._pending_dial: str | None = None
+        self._closed = False
         self.bridge.logged_in.connect(self._on_logged_in)
         self.bridge.logged_out.connect(self._on_logged_out)
 
@@ -80,6 +81,10 @@ class Phone(QObject):
         self.login_window.show()
 
     def close(self) -> None:
+        """Drop the windows and the store (once; the app and tests may both call it)."""
+        if self._closed:
+            return
+        self._closed = True
         for window in (self.popup, self.main_window, self.login_window):
             window.hide()
             window.deleteLater()
