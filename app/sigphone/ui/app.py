@@ -104,7 +104,8 @@ class SoftphoneApp:
         if self.instance is not None:
             self.instance.received.connect(self.on_forwarded)
         if self.args.link:
-            self.on_forwarded(self.args.link)
+            log.info("link on the command line: %s", self.args.link)
+            self.phones[0].handle_message(self.args.link)
         QTimer.singleShot(0, self._started)
         await self._quit
         await self.shutdown()

@@ -38,9 +38,11 @@ class SingleInstance(QObject):
         if not socket.waitForConnected(timeout_ms):
             return False
         socket.write((message.replace("\n", " ") + "\n").encode())
-        socket.flush()
-        ok = socket.waitForBytesWritten(timeout_ms)
+        socket.flush()  # usually writes everything at once ...
+        ok = socket.bytesToWrite() == 0 or socket.waitForBytesWritten(timeout_ms)  # ... else wait
         socket.disconnectFromServer()
+        if socket.state() != QLocalSocket.LocalSocketState.UnconnectedState:
+            socket.waitForDisconnected(timeout_ms)
         return ok
 
     def listen(self) -> bool:
