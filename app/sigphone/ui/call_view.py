@@ -91,6 +91,7 @@ class CallView(QWidget):
         layout.addLayout(buttons)
         layout.addStretch(1)
 
+        self._talked = False
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_timer)
@@ -114,6 +115,12 @@ class CallView(QWidget):
         if state in ("calling", "incoming"):
             self.dtmf_label.setText("")
             self.timer_label.setText("00:00")
+        # The clock shows talk time: hidden until connected, kept at the end of a call.
+        self.timer_label.setVisible(connected or (state == "ended" and self._talked))
+        if connected:
+            self._talked = True
+        elif state in ("calling", "incoming"):
+            self._talked = False
         if connected:
             self._tick.start()
             self._update_timer()

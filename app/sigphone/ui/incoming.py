@@ -60,6 +60,8 @@ class IncomingCallPopup(QWidget):
         text.addWidget(self.number)
         head.addLayout(text, 1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 14)
+        layout.setSpacing(12)
         layout.addLayout(head)
         layout.addLayout(buttons)
         self.setMinimumWidth(320)

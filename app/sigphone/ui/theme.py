@@ -51,7 +51,11 @@ def apply_theme(app: QApplication, theme: str = "system") -> None:
 
 
 def _light() -> QPalette:
-    return QPalette(QColor("#f4f5f7"))
+    p = QPalette(QColor("#f4f5f7"))
+    p.setColor(QPalette.ColorRole.Highlight, QColor(ACCENT))
+    p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    p.setColor(QPalette.ColorRole.Base, QColor("#ffffff"))
+    return p
 
 
 def _dark() -> QPalette:
