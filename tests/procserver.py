@@ -27,6 +27,8 @@ class ServerProcess:
             "sigphone.server.cli",
             "--port",
             str(self.port),
+            "--api-port",
+            "0",  # a free port: fixed ports collide with anything else on the machine
             "--data",
             str(self.data),
             "--log-level",

@@ -299,3 +299,60 @@ def test_default_reconnect_limits_follow_the_seed():
     params = inspect.signature(Signal.login).parameters
     assert params["reconnect_count"].default == 10
     assert params["reconnect_time"].default == 30
+
+
+# --- Tenancy, logging, errors ------------------------------------------------------------
+
+
+async def test_apps_are_isolated(server):
+    """The same account name in two apps is two users: no kick, no crossing messages."""
+    token = make_token("alice", CERT_APP, CERT, 0)
+    alice_a = await fast_signal(server.url).login("alice", NO_TOKEN)
+    alice_b = await fast_signal(server.url, CERT_APP).login("alice", token)
+    bob_a = await fast_signal(server.url).login("bob", NO_TOKEN)
+    got_a: list[str] = []
+    got_b: list[str] = []
+    alice_a.on_message_instant_receive = lambda a, u, m: got_a.append(m)
+    alice_b.on_message_instant_receive = lambda a, u, m: got_b.append(m)
+    await bob_a.message_instant_send("alice", "for app A")
+    await alice_a.set_attr("nick", "A")
+    await until(lambda: got_a)
+    assert got_a == ["for app A"] and got_b == []
+    assert alice_a.is_online() and alice_b.is_online()
+    assert await alice_b.get_attr("nick") is None
+    assert await alice_b.query_user_status("bob") == 0
+    for session in (alice_a, alice_b, bob_a):
+        await session.logout()
+
+
+async def test_set_do_log_sends_sdk_lines_to_on_log(server):
+    signal = fast_signal(server.url)
+    lines: list[str] = []
+    signal.on_log = lines.append
+    signal.set_do_log(True, "INFO")
+    session = await signal.login("alice", NO_TOKEN)
+    assert any("logged in as alice" in line for line in lines)
+    signal.set_do_log(False)
+    count = len(lines)
+    await session.logout()
+    assert len(lines) == count
+
+
+async def test_a_failing_callback_goes_to_on_error_and_delivery_goes_on(login):
+    alice = await login("alice")
+    bob = await login("bob")
+    errors: list[BaseException] = []
+    got: list[str] = []
+
+    def on_receive(account: str, uid: int, msg: str) -> None:
+        if msg == "boom":
+            raise RuntimeError("application bug")
+        got.append(msg)
+
+    bob.on_message_instant_receive = on_receive
+    bob.on_error = errors.append
+    for msg in ("one", "boom", "two"):
+        await alice.message_instant_send("bob", msg)
+    await until(lambda: len(got) == 2)
+    assert got == ["one", "two"]
+    assert len(errors) == 1 and isinstance(errors[0], RuntimeError)

@@ -131,6 +131,7 @@ async def test_config_file(tmp_path: Path):
     assert cfg.hub.inbox_ttl == 3600 and cfg.limits.rate == 50
     proc = await asyncio.create_subprocess_exec(
         script("sigphone-server"),
+        "--no-api",
         "--config",
         str(config),
         "--log-level",

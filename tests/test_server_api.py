@@ -30,7 +30,6 @@ OTHER_CERT = "0123456789abcdef0123456789abcdef"
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-
 @pytest.fixture
 async def api_server(tmp_path: Path) -> AsyncIterator[SignalServer]:
     cfg = fast_config(tmp_path / "data")
@@ -237,10 +236,35 @@ async def test_send_message_online_and_offline(api_server, api, user):
     assert (status, body["code"]) == (400, ErrorCode.GENERAL_E_WRONG_PARAM)
 
 
-async def test_channel_users(api_server, api):
-    # Empty until the channel service provides Hub.channel_users (another branch).
+async def test_channel_users(api_server, api, user):
     status, body = await api("GET", "/api/v1/channels/room/users")
     assert (status, body) == (200, {"channel": "room", "users": [], "num": 0})
+    bob = await user("bob")
+    carol = await user("carol")
+    await bob.channel_join("room")
+    await carol.channel_join("room")
+    status, body = await api("GET", "/api/v1/channels/room/users")
+    assert (status, body) == (200, {"channel": "room", "users": ["bob", "carol"], "num": 2})
+
+
+async def test_event_stream_channel_joins_and_leaves(api_server, api, other, user, stream):
+    events = await stream(api, "?types=channel")
+    elsewhere = await stream(other, "?types=channel")
+    bob = await user("bob")
+    channel = await bob.channel_join("room")
+    await channel.channel_leave()
+    await until(lambda: len(events.of("channel")) == 2)
+    assert events.of("channel") == [
+        {"type": "channel", "channel": "room", "account": "bob", "action": "join", "code": 0},
+        {
+            "type": "channel",
+            "channel": "room",
+            "account": "bob",
+            "action": "leave",
+            "code": ErrorCode.LEAVECHANNEL_E_BYUSER,
+        },
+    ]
+    assert elsewhere.events == []
 
 
 async def test_call_on_behalf_of_an_account(api_server, api, user, stream):

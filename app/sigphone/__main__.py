@@ -1,4 +1,7 @@
-"""``python -m sigphone``: the desktop softphone (the server is ``sigphone-server``)."""
+"""``python -m sigphone``: the desktop softphone (the server is ``sigphone-server``).
+
+``--self-test`` loads and starts every heavy part instead (CI runs it on the frozen bundle).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,10 @@ import sys
 
 
 def run() -> int:
+    if "--self-test" in sys.argv[1:]:
+        from .selftest import main as self_test
+
+        return self_test()
     from .ui.app import main
 
     return main()

@@ -3,7 +3,10 @@
 Frames and their codec, error codes, limits, name validation, rate limiting and tokens.
 """
 
-from . import calls  # registers the call frames before any decoder is built
+from . import (
+    calls,  # registers the call frames before any decoder is built
+    channels,  # registers the channel frames and events before decoders are built
+)
 from .errors import ErrorCode, SignalError
 from .frames import decode_client, decode_event, decode_server, encode, encode_event
 from .names import check_name, check_text, is_valid_name
@@ -14,6 +17,7 @@ __all__ = [
     "ErrorCode",
     "SignalError",
     "calls",
+    "channels",
     "check_name",
     "check_text",
     "decode_client",

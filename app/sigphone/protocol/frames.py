@@ -256,8 +256,20 @@ def decode_server(data: bytes | str) -> Reply | ErrorFrame | LogoutFrame | Event
     return _decoder("server").decode(data)
 
 
+_last_body: tuple[msgspec.Struct, bytes] | None = None
+
+
 def encode_event_body(event: Event) -> bytes:
-    return _encoder.encode(event)
+    """The JSON of an event. Fan-out pushes one frozen event to every member in a row, so
+    the bytes of the last frozen event are kept: each channel event is encoded once."""
+    global _last_body
+    last = _last_body
+    if last is not None and last[0] is event:
+        return last[1]
+    body = _encoder.encode(event)
+    if event.__struct_config__.frozen:
+        _last_body = (event, body)
+    return body
 
 
 def decode_event(raw: msgspec.Raw | bytes) -> Event:

@@ -7,7 +7,8 @@ session = await signal.login("alice", token)
 
 from ..protocol.errors import ErrorCode, SignalError
 from .call import Call
+from .channel import Channel
 from .session import Session, Status
 from .signal import Signal
 
-__all__ = ["Call", "ErrorCode", "Session", "Signal", "SignalError", "Status"]
+__all__ = ["Call", "Channel", "ErrorCode", "Session", "Signal", "SignalError", "Status"]

@@ -40,6 +40,7 @@ from ..protocol.limits import (
 from ..protocol.names import check_name, check_text
 from .call import CallOps
 from .callbacks import invoke
+from .channel import ChannelOps
 
 if TYPE_CHECKING:
     from .signal import Signal
@@ -91,7 +92,7 @@ def _logout_code(login_code: int) -> ErrorCode:
     return ErrorCode.LOGOUT_E_OTHER
 
 
-class Session(CallOps):
+class Session(ChannelOps, CallOps):
     """Returned by ``Signal.login``. Assign callbacks as attributes (plain or async functions).
 
     Callbacks run one at a time, in order, on the event loop, after ``login`` has returned:
@@ -144,6 +145,8 @@ class Session(CallOps):
         #: Coroutines run after a reconnect that could not resume the server session (the
         #: server restarted): parts of the SDK restore server-side state there (channels).
         self.relogin_hooks: list[Callable[[], Any]] = []
+        #: Called with the logout code when the session ends, before on_logout is queued.
+        self.end_hooks: list[Callable[[ErrorCode], None]] = []
         self.resumed = False
 
     # --- Status ------------------------------------------------------------------------
@@ -358,6 +361,8 @@ class Session(CallOps):
             if not pending.future.done():
                 pending.future.set_exception(SignalError(code, "the session has ended"))
         self._pending.clear()
+        for hook in self.end_hooks:
+            hook(code)
         self._emit("on_logout", int(code))
         self._queue.append(_STOP)
         self._ready.set()

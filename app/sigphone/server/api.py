@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -32,16 +33,19 @@ from ..protocol.api_auth import (
     verify,
 )
 from ..protocol.calls import check_call_id
+from ..protocol.channels import CHANNEL_EVENT_CHANNEL, ChannelActivity
 from ..protocol.errors import ErrorCode, SignalError
 from ..protocol.limits import (
     MAX_FRAME_BYTES,
     MAX_P2P_MSG_CHARS,
     MAX_USER_ATTR_NAME_CHARS,
     MAX_USER_ATTR_VALUE_CHARS,
+    MAX_USERLIST_ALL,
 )
 from ..protocol.names import check_name, check_text
 from ..protocol.token import NO_NEED_TOKEN, make_token
 from .calls import CALLER, Calls
+from .channels import Channels
 from .hub import Hub, resolve
 from .openapi import OPENAPI
 from .session import ServerSession
@@ -57,7 +61,7 @@ SERVER_SENDER = "_server"
 #: Where the authenticated app ID is kept on a request.
 APP_KEY: Any = web.RequestKey("sigphone_app", str) if hasattr(web, "RequestKey") else "sigphone_app"
 #: Event types of the stream, for ``?types=``.
-EVENT_TYPES = frozenset({"online", "offline", "attr", "call"})
+EVENT_TYPES = frozenset({"online", "offline", "attr", "call", "channel"})
 
 
 @dataclass(slots=True)
@@ -95,9 +99,12 @@ def _error(status: int, code: int, reason: str) -> web.Response:
 class ServerApi:
     """Constructed with the hub and the call service; ``start`` opens the HTTP port."""
 
-    def __init__(self, hub: Hub, calls: Calls, config: ApiConfig | None = None) -> None:
+    def __init__(
+        self, hub: Hub, calls: Calls, channels: Channels, config: ApiConfig | None = None
+    ) -> None:
         self.hub = hub
         self.calls = calls
+        self.channels = channels
         self.config = config or ApiConfig()
         self.guard = ReplayGuard(self.config.signature_window)
         self.subscribers: set[_Subscriber] = set()
@@ -106,6 +113,10 @@ class ServerApi:
         hub.on_session_start(self._session_started)
         hub.on_session_end(self._session_ended)
         calls.listeners.append(self._publish)
+        for app_id in hub.apps:  # join/leave of every channel (the _agora_channel_event feed)
+            channels.subscribe(
+                app_id, CHANNEL_EVENT_CHANNEL, partial(self._channel_activity, app_id)
+            )
         self._set_attr = hub.handlers[f.SetAttr]
         hub.register(f.SetAttr, self._on_set_attr)
         app = web.Application(middlewares=[self._errors], client_max_size=MAX_FRAME_BYTES)
@@ -246,11 +257,10 @@ class ServerApi:
 
     async def _channel_users(self, request: web.Request) -> web.Response:
         channel = check_name(request.match_info["channel"], "channel")
-        # The channel service provides Hub.channel_users(app, channel) -> list of accounts;
-        # until it is there, no channel has members.
-        query = getattr(self.hub, "channel_users", None)
-        users = list(query(request[APP_KEY], channel)) if query is not None else []
-        return web.json_response({"channel": channel, "users": users, "num": len(users)})
+        app = request[APP_KEY]
+        users = self.channels.latest_members(app, channel, MAX_USERLIST_ALL)
+        num = self.channels.member_count(app, channel)
+        return web.json_response({"channel": channel, "users": users, "num": num})
 
     async def _start_call(self, request: web.Request) -> web.Response:
         body = await self._json(request)
@@ -309,6 +319,18 @@ class ServerApi:
         for sub in list(self.subscribers):
             if sub.app == app and event["type"] in sub.types:
                 sub.offer(event)
+
+    def _channel_activity(self, app: str, event: ChannelActivity) -> None:
+        self._publish(
+            app,
+            {
+                "type": "channel",
+                "channel": event.channel,
+                "account": event.account,
+                "action": event.action,
+                "code": event.code,
+            },
+        )
 
     def _session_started(self, session: ServerSession) -> None:
         self._publish(session.app, {"type": "online", "account": session.account})

@@ -17,6 +17,7 @@ from websockets.http11 import Request, Response
 from ..protocol.limits import MAX_WIRE_BYTES
 from .api import ServerApi
 from .calls import Calls
+from .channels import Channels
 from .config import ServerConfig
 from .hub import Hub
 from .native import serve_native
@@ -36,7 +37,12 @@ class SignalServer:
         self.store = SqliteStore(path)
         self.hub = Hub(config.apps, self.store, config.hub)
         self.calls = Calls(self.hub, config.calls)
-        self.api = None if config.api_port is None else ServerApi(self.hub, self.calls, config.api)
+        self.channels = Channels(self.hub, config.channels)
+        self.api = (
+            None
+            if config.api_port is None
+            else ServerApi(self.hub, self.calls, self.channels, config.api)
+        )
         self._server: Server | None = None
         self.port = 0
 

@@ -11,6 +11,7 @@ import platformdirs
 
 from .api import ApiConfig
 from .calls import CallConfig
+from .channels import ChannelsConfig
 from .hub import HubConfig
 from .native import EdgeLimits
 
@@ -44,6 +45,7 @@ class ServerConfig:
     api_port: int | None = None
     api: ApiConfig = field(default_factory=ApiConfig)
     limits: EdgeLimits = field(default_factory=EdgeLimits)
+    channels: ChannelsConfig = field(default_factory=ChannelsConfig)
 
     @classmethod
     def from_toml(cls, path: Path) -> ServerConfig:
@@ -64,20 +66,16 @@ class ServerConfig:
             cfg.tls_key = (path.parent / server["tls_key"]).resolve()
         for app in raw.get("apps", []):
             cfg.apps[str(app["id"])] = app.get("certificate") or None
-        for key, value in raw.get("hub", {}).items():
-            if not hasattr(cfg.hub, key):
-                raise ValueError(f"unknown [hub] setting {key!r} in {path}")
-            setattr(cfg.hub, key, type(getattr(cfg.hub, key))(value))
-        for key, value in raw.get("calls", {}).items():
-            if not hasattr(cfg.calls, key):
-                raise ValueError(f"unknown [calls] setting {key!r} in {path}")
-            setattr(cfg.calls, key, float(value))
-        for key, value in raw.get("api", {}).items():
-            if not hasattr(cfg.api, key):
-                raise ValueError(f"unknown [api] setting {key!r} in {path}")
-            setattr(cfg.api, key, type(getattr(cfg.api, key))(value))
-        for key, value in raw.get("limits", {}).items():
-            if not hasattr(cfg.limits, key):
-                raise ValueError(f"unknown [limits] setting {key!r} in {path}")
-            setattr(cfg.limits, key, type(getattr(cfg.limits, key))(value))
+        sections = {
+            "hub": cfg.hub,
+            "limits": cfg.limits,
+            "channels": cfg.channels,
+            "calls": cfg.calls,
+            "api": cfg.api,
+        }
+        for section, target in sections.items():
+            for key, value in raw.get(section, {}).items():
+                if not hasattr(target, key):
+                    raise ValueError(f"unknown [{section}] setting {key!r} in {path}")
+                setattr(target, key, type(getattr(target, key))(value))
         return cfg

@@ -207,12 +207,12 @@ class Hub:
         held, session.held = session.held, None
         for event, iid in sorted(held, key=lambda item: item[1]):
             self._push_msg(session, event, iid)
+        log.info("login %s/%s (%d queued)", session.app, session.account, len(session.outbox))
         for hook in self.session_start_hooks:
             try:
                 hook(session)
             except Exception:
                 log.exception("session start hook failed")
-        log.info("login %s/%s (%d queued)", session.app, session.account, len(session.outbox))
         return session, self._login_reply(session, resumed=False), 0
 
     def _login_reply(self, session: ServerSession, *, resumed: bool) -> dict[str, Any]:
@@ -382,11 +382,9 @@ class Hub:
         if frame.msg_id:
             check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
         reply = {"msg_id": frame.msg_id}
-        if frame.cseq:
-            if frame.cseq <= session.cseq:
-                return reply  # a resend of a message already taken: acknowledge it again
-            session.cseq = frame.cseq
-        return self.send_message(
+        if self.already_sent(session, frame.cseq):
+            return reply  # a resend of a message already taken: acknowledge it again
+        result = self.send_message(
             session.app,
             session.account,
             peer,
@@ -395,6 +393,40 @@ class Hub:
             cseq=frame.cseq,
             reply=reply,
         )
+        if frame.cseq:
+            session.cseq = frame.cseq
+
+            def refused(fut: asyncio.Future[Any]) -> None:
+                exc = None if fut.cancelled() else fut.exception()
+                if isinstance(exc, SignalError):
+                    self.remember_refusal(session, frame.cseq, exc)
+
+            result.add_done_callback(refused)
+        return result
+
+    # Sends (point-to-point and channel) carry a per-client number so that a send re-sent
+    # after a reconnect is applied once; these two keep that rule in one place.
+
+    def already_sent(self, session: ServerSession, cseq: int) -> bool:
+        """True if send number ``cseq`` was applied before (answer it again as a success).
+
+        Raises the same SignalError if it was refused before, so a resend whose first
+        answer was lost in a break never turns a refusal into a false success.
+        """
+        if not cseq:
+            return False
+        refused = session.refused_sends.get(cseq)
+        if refused is not None:
+            raise refused
+        return cseq <= session.cseq
+
+    @staticmethod
+    def remember_refusal(session: ServerSession, cseq: int, exc: SignalError) -> None:
+        if not cseq:
+            return
+        session.refused_sends[cseq] = exc
+        while len(session.refused_sends) > 64:  # only resends still in flight matter
+            del session.refused_sends[next(iter(session.refused_sends))]
 
     def send_message(
         self,

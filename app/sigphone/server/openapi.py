@@ -46,6 +46,17 @@ def _path_param(name: str, description: str) -> dict[str, Any]:
 
 _EMPTY = {"type": "object"}
 
+
+#: Both forms of the development token endpoint answer alike.
+_TOKEN_RESPONSES: dict[str, Any] = {
+    "200": {
+        "description": "a token the account can log in with",
+        "content": {"application/json": {"schema": _ref("Token")}},
+    },
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "404": {"description": "the server runs without --dev-tokens"},
+}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -153,14 +164,7 @@ OPENAPI: dict[str, Any] = {
                     },
                     {"name": "account", "in": "query", "required": True, "schema": _NAME},
                 ],
-                "responses": {
-                    "200": {
-                        "description": "a token the account can log in with",
-                        "content": {"application/json": {"schema": _ref("Token")}},
-                    },
-                    "400": {"$ref": "#/components/responses/BadRequest"},
-                    "404": {"description": "the server runs without --dev-tokens"},
-                },
+                "responses": _TOKEN_RESPONSES,
             },
             "post": {
                 "summary": "Development token (only with --dev-tokens), parameters in the body",
@@ -172,14 +176,7 @@ OPENAPI: dict[str, Any] = {
                         "properties": {"app_id": _NAME, "account": _NAME},
                     }
                 ),
-                "responses": {
-                    "200": {
-                        "description": "a token the account can log in with",
-                        "content": {"application/json": {"schema": _ref("Token")}},
-                    },
-                    "400": {"$ref": "#/components/responses/BadRequest"},
-                    "404": {"description": "the server runs without --dev-tokens"},
-                },
+                "responses": _TOKEN_RESPONSES,
             },
         },
         "/api/v1/users/{account}/status": {
@@ -266,7 +263,7 @@ OPENAPI: dict[str, Any] = {
                         "name": "types",
                         "in": "query",
                         "required": False,
-                        "description": "comma-separated subset of online,offline,attr,call",
+                        "description": "comma-separated subset of online,offline,attr,call,channel",
                         "schema": {"type": "string"},
                     }
                 ],

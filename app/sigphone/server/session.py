@@ -10,6 +10,8 @@ from typing import Protocol
 
 import msgspec
 
+from ..protocol.errors import SignalError
+
 __all__ = ["Link", "OutboxEntry", "ServerSession"]
 
 
@@ -56,6 +58,9 @@ class ServerSession:
     held: list[tuple[msgspec.Struct, int]] | None = None
     #: Highest send number applied for this client_id (de-duplication of resent sends).
     cseq: int = 0
+    #: Send numbers the store refused (e.g. the peer's queue was full), so that a resend
+    #: whose first answer was lost in a break gets the same error, not a false success.
+    refused_sends: dict[int, SignalError] = field(default_factory=dict)
     expiry: asyncio.TimerHandle | None = None
     token_expiry: asyncio.TimerHandle | None = None
     closed: bool = False

@@ -7,6 +7,7 @@ themes) and render pixmaps at 1x, 1.5x and 2x of each size: crisp at 100-200 % s
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib import resources
 
@@ -15,6 +16,8 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPix
 from PySide6.QtSvg import QSvgRenderer
 
 __all__ = ["icon", "svg_text"]
+
+log = logging.getLogger("sigphone.ui")
 
 _SIZES = (16, 20, 24, 32, 48, 64)
 _RATIOS = (1.0, 1.5, 2.0)
@@ -48,7 +51,12 @@ def icon(name: str, color: QColor | str | None = None) -> QIcon:
 
 @cache
 def _icon(name: str, hex_color: str) -> QIcon:
-    data = svg_text(name).replace("currentColor", hex_color).encode()
+    try:
+        text = svg_text(name)
+    except OSError:  # a bundle that left the icons out: a blank icon, not a crash
+        log.warning("icon %s is missing", name)
+        return QIcon()
+    data = text.replace("currentColor", hex_color).encode()
     renderer = QSvgRenderer(QByteArray(data))
     result = QIcon()
     for size in _SIZES:

@@ -1,0 +1,141 @@
+"""Build the Windows (or Linux, for CI) bundle: PyInstaller onedir, then Inno Setup if present.
+
+    python installer/build.py              # dist/sigphone/ (+ dist/Sigphone-Setup-X.Y.Z.exe on Windows)
+    python installer/build.py --self-test  # ... then run the bundle's --self-test
+
+Needs the app installed with its extras (``pip install '.[gui,media]' pyinstaller``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+DIST = ROOT / "dist"
+
+
+def version() -> str:
+    sys.path.insert(0, str(ROOT / "app"))
+    from sigphone import __version__
+
+    return __version__
+
+
+def version_file(ver: str) -> Path:
+    """Windows version resource (shown in Explorer's file properties)."""
+    nums = [int(p) for p in ver.split(".")[:3] if p.isdigit()] + [0, 0, 0, 0]
+    tup = tuple(nums[:4])
+    text = f"""VSVersionInfo(
+  ffi=FixedFileInfo(filevers={tup}, prodvers={tup}, mask=0x3f, flags=0x0, OS=0x40004,
+                    fileType=0x1, subtype=0x0, date=(0, 0)),
+  kids=[
+    StringFileInfo([StringTable('040904B0', [
+      StringStruct('CompanyName', 'Sigphone'),
+      StringStruct('FileDescription', 'Sigphone softphone'),
+      StringStruct('FileVersion', '{ver}'),
+      StringStruct('InternalName', 'sigphone'),
+      StringStruct('OriginalFilename', 'sigphone.exe'),
+      StringStruct('ProductName', 'Sigphone'),
+      StringStruct('ProductVersion', '{ver}')])]),
+    VarFileInfo([VarStruct('Translation', [1033, 1200])])
+  ]
+)
+"""
+    path = BUILD / "version_info.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def icon() -> Path | None:
+    """resources/sigphone.ico, made from resources/icons/sigphone.svg with Qt if needed."""
+    ico = BUILD / "sigphone.ico"
+    for svg in (
+        ROOT / "resources" / "icons" / "sigphone.svg",
+        ROOT / "resources" / "sigphone.svg",
+        ROOT / "app" / "sigphone" / "ui" / "resources" / "icons" / "app.svg",
+    ):
+        if not svg.exists():
+            continue
+        try:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+            from PySide6.QtCore import Qt
+            from PySide6.QtGui import QGuiApplication, QImage, QPainter
+            from PySide6.QtSvg import QSvgRenderer
+
+            _app = QGuiApplication.instance() or QGuiApplication([])
+            image = QImage(256, 256, QImage.Format.Format_ARGB32)
+            image.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(image)
+            QSvgRenderer(str(svg)).render(painter)
+            painter.end()
+            if image.save(str(ico), "ICO"):
+                return ico
+        except Exception as exc:  # no Qt ICO writer: build without an icon, say so
+            print(f"note: no icon ({exc})")
+        break
+    return None
+
+
+def folder_size(path: Path) -> int:
+    """Bytes on disk, counting each file once (the bundle links some libraries twice)."""
+    seen: set[int] = set()
+    total = 0
+    for p in path.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            if st.st_ino not in seen:
+                seen.add(st.st_ino)
+                total += st.st_size
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--self-test", action="store_true", help="run the bundle's self-test")
+    args = parser.parse_args()
+    ver = version()
+    env = {**os.environ, "SIGPHONE_VERSION_FILE": str(version_file(ver))}
+    ico = icon()
+    if ico is not None:
+        env["SIGPHONE_ICON"] = str(ico)
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
+         "--distpath", str(DIST), "--workpath", str(BUILD / "pyinstaller"),
+         str(ROOT / "installer" / "sigphone.spec")],
+        check=True, env=env, cwd=ROOT,
+    )
+    bundle = DIST / "sigphone"
+    print(f"bundle: {bundle} ({folder_size(bundle) / 1e6:.0f} MB, "
+          f"built in {time.monotonic() - started:.0f} s)")
+
+    iscc = shutil.which("iscc") or shutil.which("ISCC")
+    if sys.platform == "win32":
+        default = Path(os.environ.get("ProgramFiles(x86)", "C:/Program Files (x86)"))
+        candidate = default / "Inno Setup 6" / "ISCC.exe"
+        iscc = iscc or (str(candidate) if candidate.exists() else None)
+    if iscc:
+        subprocess.run([iscc, f"/DAppVersion={ver}", f"/DBundleDir={bundle}",
+                        f"/O{DIST}", str(ROOT / "installer" / "sigphone.iss")], check=True)
+        print(f"installer: {DIST / f'Sigphone-Setup-{ver}.exe'}")
+    else:
+        print("installer: skipped (Inno Setup's ISCC not found; it runs on Windows)")
+
+    if args.self_test:
+        exe = bundle / ("sigphone.exe" if sys.platform == "win32" else "sigphone")
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        result = subprocess.run([str(exe), "--self-test"], env=env, timeout=300)
+        return result.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
