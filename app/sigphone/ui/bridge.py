@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, Signal
 from ..sdk import Call, Session, SignalError
 from ..sdk import Signal as SdkSignal
 from .audio import Tones
+from .channel_bridge import ChannelBridge
 from .store import UserStore
 from .tasks import TaskSet
 from .texts import call_end_text, code_text, login_failure_text, logout_text
@@ -117,6 +118,8 @@ class Bridge(QObject):
         self.presence: dict[str, bool] = {}
         self.missed = 0
         self._presence_task: asyncio.Task[None] | None = None
+        #: The channel room: same session, same tasks, its own signals.
+        self.room = ChannelBridge(self.tasks, self)
 
     # --- Plumbing ----------------------------------------------------------------------
 
@@ -164,6 +167,7 @@ class Bridge(QObject):
         session.on_message_instant_receive = self._on_message
         session.on_invite_received = self._on_invite_received
         self.sdk, self.session, self.account = sdk, session, account
+        self.room.attach(session)
         self.chats.clear()
         self.presence.clear()
         self._set_status("online")
@@ -194,6 +198,7 @@ class Bridge(QObject):
             self._presence_task = None
         if self.call is not None:
             self._finish_call(self.call, "Call ended: you were logged out.")
+        self.room.detach()
         self._set_status("offline")
         self.logged_out.emit(code, logout_text(code))
 

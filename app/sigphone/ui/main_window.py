@@ -1,7 +1,7 @@
 """The main window: presence in the header, a sidebar of pages, the reconnect banner.
 
-Pages: Phone (dialer, replaced by the call view during a call), Contacts, Chats, History,
-Settings (and Channel once the channel SDK is present). Closing the window hides it to the
+Pages: Phone (dialer, replaced by the call view during a call), Channel, Contacts, Chats,
+History, Settings; Ctrl+1..6 reach them. Closing the window hides it to the
 tray; quitting is explicit (tray menu or Ctrl+Q), because a softphone must keep ringing.
 """
 
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from .bridge import Bridge
 from .call_view import CallView
+from .channel_view import ChannelView
 from .chat import ChatView
 from .contacts import ContactsView
 from .dialer import DialerView
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.phone = QStackedWidget()
         self.phone.addWidget(self.dialer)
         self.phone.addWidget(self.call_view)
+        self.channel = ChannelView(bridge)
         self.contacts = ContactsView(bridge)
         self.chats = ChatView(bridge)
         self.history = HistoryView(bridge)
@@ -99,6 +101,7 @@ class MainWindow(QMainWindow):
         self._page_names: list[str] = []
         for name, icon_name, widget in (
             ("Phone", "dialpad", self.phone),
+            ("Channel", "channel", self.channel),
             ("Contacts", "contacts", self.contacts),
             ("Chats", "chat", self.chats),
             ("History", "history", self.history),
