@@ -53,4 +53,4 @@ async def test_second_launch_forwards_its_link_and_quit_is_clean(tmp_path: Path)
 async def test_demo_process_starts_and_exits_cleanly() -> None:
     code, out = await _run("--demo", "--startup-probe")
     assert code == 0, out
-    assert "startup:" in out
+    assert "shown_at:" in out

@@ -52,8 +52,8 @@ async def test_dial_from_dialer_accept_in_popup_dtmf_hang_up(make_phone, qtbot) 
     qtbot.mouseClick(alice.main_window.call_view.hangup, Qt.MouseButton.LeftButton)
     await until(lambda: alice.main_window.call_view.state.text() == "Call ended.")
     await until(lambda: bob.main_window.call_view.state.text() == "alice hung up.")
-    await until(lambda: _history_rows(bob) == [("alice", "answered")])
-    assert _history_rows(alice) == [("bob", "answered")]
+    await until(lambda: _history_rows(bob) == [("alice", "Incoming, answered")])
+    assert _history_rows(alice) == [("bob", "Outgoing, answered")]
 
 
 async def test_refuse_in_popup(make_phone, qtbot) -> None:
@@ -64,8 +64,8 @@ async def test_refuse_in_popup(make_phone, qtbot) -> None:
     qtbot.mouseClick(bob.popup.refuse_button, Qt.MouseButton.LeftButton)
     await until(lambda: alice.main_window.call_view.state.text() == "bob declined the call.")
     assert not bob.popup.isVisible()
-    assert _history_rows(alice) == [("bob", "declined")]
-    assert _history_rows(bob) == [("alice", "declined")]
+    assert _history_rows(alice) == [("bob", "Outgoing, declined")]
+    assert _history_rows(bob) == [("alice", "Incoming, declined")]
 
 
 async def test_missed_call_badge_and_history(make_phone) -> None:
@@ -79,7 +79,7 @@ async def test_missed_call_badge_and_history(make_phone) -> None:
     sidebar = bob.main_window.sidebar
     history_row = bob.main_window._page_names.index("History")
     assert sidebar.item(history_row).text() == "History (1)"
-    assert _history_rows(bob) == [("alice", "missed")]
+    assert _history_rows(bob) == [("alice", "Missed")]
     assert not badge_icon(1).isNull()
     # Looking at the history clears the badge.
     bob.main_window.show_page("History")
@@ -122,5 +122,5 @@ async def test_history_survives_a_restart(make_phone) -> None:
     await alice.bridge.shutdown()
     alice.close()
     again = await make_phone("alice", profile="alice-profile")
-    assert _history_rows(again) == [("bob", "declined")]
+    assert _history_rows(again) == [("bob", "Outgoing, declined")]
     assert again.bridge.redial_target() == "bob"

@@ -14,6 +14,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qasync
 from PySide6.QtCore import QTimer
@@ -21,7 +22,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from .. import __version__
 from .audio import Tones, make_tones
-from .demo import Demo
 from .logs import setup_logging
 from .paths import Paths
 from .phone import Phone
@@ -29,6 +29,9 @@ from .single_instance import SingleInstance, instance_name
 from .tasks import install_excepthook
 from .theme import apply_theme
 from .tray import Tray
+
+if TYPE_CHECKING:
+    from .demo import Demo
 
 __all__ = ["SoftphoneApp", "main"]
 
@@ -85,6 +88,8 @@ class SoftphoneApp:
             self.tray.quit_requested.connect(self.quit)
             self.tray.show()
         if self.args.demo:
+            from .demo import Demo  # the embedded server: imported only for the demo
+
             self.demo = Demo(self.tones)
             self.phones = await self.demo.start()
         else:
@@ -113,8 +118,8 @@ class SoftphoneApp:
     def _started(self) -> None:
         elapsed = time.perf_counter() - STARTED
         log.info("login window shown %.3f s after start", elapsed)
-        if self.args.startup_probe:
-            print(f"startup: {elapsed:.3f} s", flush=True)
+        if self.args.startup_probe:  # bench/ui_startup.py measures from before the spawn
+            print(f"shown_at: {time.time():.6f}", flush=True)
             self.quit()
 
     def on_forwarded(self, message: str) -> None:

@@ -20,7 +20,6 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiohttp
 from PySide6.QtCore import QObject, Signal
 
 from ..sdk import Call, Session, SignalError
@@ -473,6 +472,8 @@ class TokenError(Exception):
 
 async def fetch_token(url: str, account: str, app_id: str) -> str:
     """GET a development token (``/api/token?account=..``, docs/server-api.md)."""
+    import aiohttp  # only logins through a token URL need it (keeps start-up light)
+
     parts = urllib.parse.urlsplit(url)
     query = dict(urllib.parse.parse_qsl(parts.query))
     query.setdefault("account", account)

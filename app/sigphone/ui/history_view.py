@@ -37,7 +37,12 @@ class HistoryView(QWidget):
         for record in self.bridge.store.calls(self.bridge.account):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.started))
             duration = format_duration(record.duration) if record.duration else "—"
-            item = QTreeWidgetItem(["", record.peer, when, duration, record.outcome])
+            result = (
+                record.kind.capitalize()
+                if record.kind == record.outcome
+                else f"{record.kind.capitalize()}, {record.outcome}"
+            )
+            item = QTreeWidgetItem(["", record.peer, when, duration, result])
             color = DANGER if record.kind == "missed" else None
             kind_icon = {"missed": "missed", "incoming": "incoming"}.get(record.kind, "outgoing")
             item.setIcon(0, icon(kind_icon, color))
