@@ -21,7 +21,7 @@ __all__ = ["ContactsView"]
 
 
 def presence_dot(online: bool | None) -> QIcon:
-    color = "#2e9d5b" if online else ("#9e9e9e" if online is None else "#c0392b")
+    color = "#2e9d5b" if online else ("#d0d0d0" if online is None else "#8d9399")
     pixmap = QPixmap(24, 24)
     pixmap.setDevicePixelRatio(2.0)
     pixmap.fill(Qt.GlobalColor.transparent)

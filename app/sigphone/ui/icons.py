@@ -43,23 +43,24 @@ def _pixmap(renderer: QSvgRenderer, size: int, ratio: float) -> QPixmap:
 
 def icon(name: str, color: QColor | str | None = None) -> QIcon:
     """The icon ``name`` (a file in resources/icons) drawn in ``color``."""
+    palette = QGuiApplication.palette()
     if color is None:
-        color = QGuiApplication.palette().windowText().color()
-    hex_color = QColor(color).name()
-    return _icon(name, hex_color)
+        color = palette.windowText().color()
+    # Selected rows (sidebar, lists) draw on the highlight colour: use its text colour there.
+    return _icon(name, QColor(color).name(), palette.highlightedText().color().name())
 
 
 @cache
-def _icon(name: str, hex_color: str) -> QIcon:
+def _icon(name: str, hex_color: str, selected_color: str) -> QIcon:
     try:
         text = svg_text(name)
     except OSError:  # a bundle that left the icons out: a blank icon, not a crash
         log.warning("icon %s is missing", name)
         return QIcon()
-    data = text.replace("currentColor", hex_color).encode()
-    renderer = QSvgRenderer(QByteArray(data))
     result = QIcon()
-    for size in _SIZES:
-        for ratio in _RATIOS:
-            result.addPixmap(_pixmap(renderer, size, ratio))
+    for color, mode in ((hex_color, QIcon.Mode.Normal), (selected_color, QIcon.Mode.Selected)):
+        renderer = QSvgRenderer(QByteArray(text.replace("currentColor", color).encode()))
+        for size in _SIZES:
+            for ratio in _RATIOS:
+                result.addPixmap(_pixmap(renderer, size, ratio), mode)
     return result

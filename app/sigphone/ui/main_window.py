@@ -7,7 +7,7 @@ tray; quitting is explicit (tray menu or Ctrl+Q), because a softphone must keep 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setAccessibleName("Sections")
         self.sidebar.setFixedWidth(150)
+        self.sidebar.setIconSize(QSize(22, 22))
         self.pages = QStackedWidget()
         self._page_names: list[str] = []
         for name, icon_name, widget in (
@@ -143,6 +144,9 @@ class MainWindow(QMainWindow):
         self._page_names.append(name)
         item = QListWidgetItem(icon(icon_name), name)
         item.setData(Qt.ItemDataRole.AccessibleTextRole, name)
+        # A fixed row height: item padding from the style sheet is not applied alike by
+        # every platform style.
+        item.setSizeHint(QSize(0, self.fontMetrics().height() * 2 + 12))
         self.sidebar.addItem(item)
         self.pages.addWidget(widget)
         if index < 9:

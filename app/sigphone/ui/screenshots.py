@@ -16,9 +16,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "--desktop" not in sys.argv:  # the desktop shot needs a real display (e.g. Xvfb)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .audio import SilentTones
@@ -147,11 +149,35 @@ async def render(out: Path, suffix: str = "") -> list[Path]:
     return saved
 
 
+async def render_desktop(out: Path, suffix: str = "") -> list[Path]:
+    """The whole screen during a demo call (run under a real display, e.g. Xvfb): the two
+    windows side by side and bob's incoming-call popup, as a new user sees them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = Demo(SilentTones(), Path(tmp))
+        alice, bob = await demo.start()
+        await _until(lambda: alice.bridge.status == bob.bridge.status == "online")
+        alice.bridge.send_message("bob", "Calling you now!")
+        await _until(lambda: bob.bridge.chats.get("alice"))
+        alice.main_window.dialer.field.setText("bob")
+        alice.bridge.dial("bob")
+        await _until(lambda: bob.popup.isVisible() and alice.bridge.call_status == "ringing")
+        await asyncio.sleep(0.5)  # let the window system map and paint the windows
+        screen = QGuiApplication.primaryScreen()
+        path = out / f"demo-desktop{suffix}.png"
+        screen.grabWindow(0).save(str(path))
+        print(path)
+        await demo.close()
+    return [path]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sigphone.ui.screenshots")
     parser.add_argument("out", nargs="?", type=Path, default=Path("docs/screenshots"))
     parser.add_argument("--dark", action="store_true")
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument(
+        "--desktop", action="store_true", help="grab the whole screen in demo mode (needs X)"
+    )
     args = parser.parse_args(argv)
     if args.scale != 1.0:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
@@ -164,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        loop.run_until_complete(render(args.out, suffix))
+        job = render_desktop if args.desktop else render
+        loop.run_until_complete(job(args.out, suffix))
     return 0
 
 

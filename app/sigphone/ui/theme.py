@@ -34,7 +34,7 @@ QLabel#peerName {{ font-size: 22px; font-weight: 600; }}
 QLabel#callTimer {{ font-size: 18px; font-family: monospace; }}
 QLineEdit#dialField {{ font-size: 22px; padding: 6px; }}
 QListWidget#sidebar {{ border: none; background: palette(alternate-base); }}
-QListWidget#sidebar::item {{ padding: 8px 10px; }}
+QListWidget#sidebar::item {{ padding-left: 10px; }}
 """
 
 
