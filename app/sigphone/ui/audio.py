@@ -1,11 +1,14 @@
 """Sound for the UI behind a small interface: key tones, ringtone, ringback, device list.
 
-The voice and tone engine (``sigphone.media``, numpy + sounddevice) is built separately; the
-UI only needs the four calls of ``Tones``. ``make_tones`` uses the media package's player
-when it is installed and a sound card exists, otherwise ``SilentTones``, which records what
-would have played (tests read it) and carries the one sentence the UI shows: "No audio
-device". Nothing here touches Qt, and nothing blocks: device probing happens once, and
-``rescan`` is the user's explicit request.
+The voice and tone engine (``sigphone.media``: Q.23 tones, a mixer, WebRTC) is built on its
+own branch; the UI only needs the four calls of ``Tones``. Until it is merged,
+``make_tones`` returns ``SilentTones``, which records what would have played (tests read it)
+and carries the one sentence the UI shows: "No audio device" without a sound card, or that
+sound is not in this build. The adapter to write then is small: ``key`` ->
+``AudioIO.play_tone(tones.dtmf(digit, 0.1))``, ``ringtone``/``ringback`` ->
+``play_tone(..., loop=True)`` / ``stop_tone`` (docs/media.md on the media branch).
+Nothing here touches Qt, and nothing blocks: device probing happens once, and ``rescan`` is
+the user's explicit request.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ __all__ = ["AudioDevices", "SilentTones", "Tones", "list_devices", "make_tones"]
 log = logging.getLogger("sigphone.ui")
 
 NO_DEVICE = "No audio device: calls, chat and channels work, but without sound."
+NO_ENGINE = "Sound is not part of this build yet: calls carry signaling and DTMF only."
 
 
 class Tones(Protocol):
@@ -90,14 +94,5 @@ def list_devices(rescan: bool = False) -> AudioDevices:
 
 
 def make_tones() -> Tones:
-    """The media package's tone player if installed and a sound card exists, else silence."""
-    try:
-        media = importlib.import_module("sigphone.media.player")
-    except ImportError:
-        media = None
-    if media is not None and not list_devices().problem:
-        try:
-            return media.TonePlayer()  # type: ignore[no-any-return]
-        except Exception as exc:
-            log.warning("tone player failed to start: %s", exc)
-    return SilentTones()
+    """Silence with the right sentence (see the module docstring for the media adapter)."""
+    return SilentTones(problem=list_devices().problem or NO_ENGINE)

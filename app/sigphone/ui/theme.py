@@ -42,11 +42,21 @@ def is_dark(app: QApplication) -> bool:
     return app.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
+_system: tuple[str, QPalette] | None = None
+
+
 def apply_theme(app: QApplication, theme: str = "system") -> None:
-    """``theme`` is "system", "light" or "dark"."""
+    """``theme`` is "system", "light" or "dark"; going back to "system" restores the
+    platform's style and palette as they were at start-up."""
+    global _system
+    if _system is None:
+        _system = (app.style().name(), QPalette(app.palette()))
     if theme in ("light", "dark"):
         app.setStyle("Fusion")
         app.setPalette(_dark() if theme == "dark" else _light())
+    else:
+        app.setStyle(_system[0])
+        app.setPalette(_system[1])
     app.setStyleSheet(STYLE)
 
 
