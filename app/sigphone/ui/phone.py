@@ -42,12 +42,27 @@ class Phone(QObject):
         self.popup = IncomingCallPopup(self.bridge)
         self._pending_dial: str | None = None
         self._closed = False
+        self._minimised_start = False
         self.bridge.logged_in.connect(self._on_logged_in)
         self.bridge.logged_out.connect(self._on_logged_out)
 
     def start(self, minimised: bool = False) -> None:
-        if not minimised:
-            self.login_window.show()
+        """Show the login window; minimised to the tray, log in with the remembered details
+        instead (the login window appears only if that fails, with the reason)."""
+        window = self.login_window
+        fields = [f.text().strip() for f in (window.server, window.app_id, window.account,
+                                             window.token)]  # fmt: skip
+        if minimised and self.settings.flag("login/remember") and all(fields):
+            self._minimised_start = True
+            self.bridge.login_failed.connect(self._show_login_once)
+            self.bridge.login(*fields)
+        else:
+            window.show()
+
+    def _show_login_once(self, _code: int, _text: str) -> None:
+        self.bridge.login_failed.disconnect(self._show_login_once)
+        self._minimised_start = False
+        self.login_window.show()
 
     def show(self) -> None:
         window = self.main_window if self.bridge.status != "offline" else self.login_window
@@ -69,7 +84,10 @@ class Phone(QObject):
             self._pending_dial = target
 
     def _on_logged_in(self, _account: str) -> None:
-        self.main_window.show()
+        if self._minimised_start:
+            self._minimised_start = False  # stay in the tray this once
+        else:
+            self.main_window.show()
         if self._pending_dial:
             target, self._pending_dial = self._pending_dial, None
             self.main_window.dialer.field.setText(target)
