@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
-from ..sdk import Call, Session, SignalError
+from ..sdk import Call, ErrorCode, Session, SignalError
 from ..sdk import Signal as SdkSignal
 from .audio import Tones
 from .channel_bridge import ChannelBridge
@@ -229,7 +229,7 @@ class Bridge(QObject):
     async def _send(self, line: ChatLine) -> None:
         try:
             if self.session is None:
-                raise SignalError(1003, "not logged in")  # type: ignore[arg-type]
+                raise SignalError(ErrorCode.GENERAL_E_NOT_LOGIN, "not logged in")
             await self.session.message_instant_send(line.peer, line.text, line.msg_id)
             line.state = "sent"
         except SignalError as exc:
@@ -293,7 +293,7 @@ class Bridge(QObject):
 
     async def _dial(self, peer: str) -> None:
         if self.session is None:
-            raise SignalError(1003, "not logged in")  # type: ignore[arg-type]
+            raise SignalError(ErrorCode.GENERAL_E_NOT_LOGIN, "not logged in")
         self._call_started = time.time()
         self._connected_at = None
         self.call_peer = peer
