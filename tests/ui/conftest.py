@@ -9,22 +9,41 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# The hypothesis plugin imports hypothesis lazily in its terminal summary. After a Qt
+# session, that late import (a pytest assertion-rewrite compile) intermittently fails on
+# CPython 3.11.7 with "SystemError: AST constructor recursion depth mismatch" (CPython
+# gh-106905) when tests/ui runs on its own; importing it here, before any Qt work, avoids
+# the late compile. The full suite imports it early anyway (property tests).
+import hypothesis  # noqa: F401
 import pytest
-import qasync
+import pytestqt.plugin
 from PySide6.QtWidgets import QApplication
 
 from sigphone.server import SignalServer
 from sigphone.ui.audio import SilentTones
 from sigphone.ui.bridge import Bridge
+from sigphone.ui.loop import QasyncLoop
 from sigphone.ui.store import UserStore
 
 from ..conftest import APP, NO_TOKEN, fast_signal
 from ..waiting import until
+
+
+def _leave_qt_events_to_the_loop() -> None:
+    """pytest-qt calls QApplication.processEvents() between test phases (after setup, after
+    the call, around teardown), when no asyncio loop is running. qasync schedules asyncio
+    callbacks as Qt timer events, so that would step the test's tasks outside their loop
+    ("RuntimeError: no running event loop", or on the next test's loop). Here every Qt
+    event is processed by the qasync loop while a test or fixture runs; between phases the
+    events stay queued for it."""
+
+
+pytestqt.plugin._process_events = _leave_qt_events_to_the_loop
 
 
 def qt_app() -> QApplication:
@@ -36,8 +55,32 @@ def qt_app() -> QApplication:
     return app
 
 
+#: Errors the qasync loop reported during the current test (callbacks, unretrieved tasks).
+LOOP_ERRORS: list[dict[str, object]] = []
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    loop = QasyncLoop(qt_app())
+    loop.set_exception_handler(lambda _loop, context: LOOP_ERRORS.append(context))
+    return loop
+
+
 def pytest_asyncio_loop_factories(config: object, item: object) -> dict[str, Callable[[], object]]:
-    return {"qasync": lambda: qasync.QEventLoop(qt_app())}
+    return {"qasync": _qasync_loop}
+
+
+@pytest.fixture(autouse=True)
+def _no_loop_errors() -> Iterator[None]:
+    """A test fails on an error its loop reported, even if nothing awaited the failure
+    (the loop's exception handler collects them; the message names the task)."""
+    LOOP_ERRORS.clear()
+    yield
+    errors = [
+        f"{c.get('message')}: {c.get('exception')!r} in {c.get('future') or c.get('handle')!r}"
+        for c in LOOP_ERRORS
+    ]
+    LOOP_ERRORS.clear()
+    assert errors == []
 
 
 @pytest.fixture

@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import qasync
+
 
 async def test_none_refcount_stays_flat_over_20000_qasync_callbacks() -> None:
     loop = asyncio.get_running_loop()
-    assert type(loop).__module__.startswith("qasync")
+    assert isinstance(loop, qasync.QEventLoop)
     total = 20_000
     done = loop.create_future()
     count = 0

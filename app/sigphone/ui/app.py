@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from .. import __version__
 from .audio import Tones, make_tones
 from .logs import setup_logging
+from .loop import QasyncLoop
 from .paths import Paths
 from .phone import Phone
 from .single_instance import SingleInstance, instance_name
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             instance = None
 
     apply_theme(app)
-    loop = qasync.QEventLoop(app)
+    loop = QasyncLoop(app)
     asyncio.set_event_loop(loop)
     install_excepthook(lambda text: _show_error(text))
     softphone = SoftphoneApp(app, args, paths, instance, make_tones())

@@ -19,12 +19,12 @@ from pathlib import Path
 if "--desktop" not in sys.argv:  # the desktop shot needs a real display (e.g. Xvfb)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
 from .audio import SilentTones
 from .demo import Demo
+from .loop import QasyncLoop
 from .paths import Paths
 from .phone import Phone
 from .theme import apply_theme
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_theme(app, "dark" if args.dark else "light")
     suffix = ("-dark" if args.dark else "") + (f"@{args.scale:g}x" if args.scale != 1.0 else "")
     args.out.mkdir(parents=True, exist_ok=True)
-    loop = qasync.QEventLoop(app)
+    loop = QasyncLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
         job = render_desktop if args.desktop else render
