@@ -77,3 +77,23 @@ async def _join_fails(phone, qtbot, name: str) -> None:
     view.name.setText(name)
     view.join_button.click()
     await until(lambda: "reserved" in view.status.text() or "Could not" in view.status.text())
+
+
+async def test_large_channel_shows_the_count_not_a_partial_list(make_phone, server, login) -> None:
+    server.channels.config.large_threshold = 2  # "large" above 2 members (200 by default)
+    for account in ("carol", "dave"):
+        session = await login(account)
+        await session.channel_join("hall")
+    alice = await make_phone("alice")
+    alice.bridge.room.join("hall")  # the third member: the server sends no list
+    view = alice.main_window.channel
+    await until(lambda: alice.bridge.room.name == "hall")
+    assert alice.bridge.room.large
+    assert view.members_box.title() == "Members (3)"
+    assert not view.large_note.isHidden() and not view.count_button.isHidden()
+    assert "large channels send no member list" in view.large_note.text()
+    erin = await login("erin")
+    await erin.channel_join("hall")
+    await until(lambda: view.members_box.title() == "Members (4)")
+    await alice.bridge.room.query_count()
+    assert view.members_box.title() == "Members (4)"

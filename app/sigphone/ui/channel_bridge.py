@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ChannelBridge", "RoomLine"]
 
-#: Channels above this many members get no automatic member list (docs/channels.md).
-LARGE_CHANNEL = 200
-
 _LEAVE_TEXT = {
     601: "You left the channel because this account logged in on another device.",
     602: "You left the channel.",
@@ -59,6 +56,7 @@ class ChannelBridge(QObject):
         self.session: Session | None = None
         self.channel: Channel | None = None
         self.lines: list[RoomLine] = []
+        self._got_list = False
 
     # --- State the views read ------------------------------------------------------------
 
@@ -76,8 +74,9 @@ class ChannelBridge(QObject):
 
     @property
     def large(self) -> bool:
-        """A large channel sends no member list: show the count, not a partial list."""
-        return self.channel is not None and self.channel.num > LARGE_CHANNEL
+        """A large channel (over the server's threshold, 200 by default) sends no member
+        list at the join: show the count, not a partial list."""
+        return self.channel is not None and self.channel.joined and not self._got_list
 
     @property
     def count(self) -> int:
@@ -106,10 +105,11 @@ class ChannelBridge(QObject):
 
     async def _join(self, name: str) -> None:
         assert self.session is not None
+        self._got_list = False
         try:
             channel = await self.session.channel_join(
                 name,
-                on_channel_user_list=lambda _users: self.members_changed.emit(),
+                on_channel_user_list=self._on_user_list,
                 on_channel_user_joined=lambda account, _uid: self._on_member(account, True),
                 on_channel_user_leaved=lambda account, _uid: self._on_member(account, False),
                 on_channel_attr_updated=lambda *_: self.attrs_changed.emit(),
@@ -176,6 +176,10 @@ class ChannelBridge(QObject):
             self.error.emit(code_text(int(exc.code)))
 
     # --- SDK callbacks --------------------------------------------------------------------
+
+    def _on_user_list(self, _users: list[list[object]]) -> None:
+        self._got_list = True
+        self.members_changed.emit()
 
     def _on_member(self, account: str, joined: bool) -> None:
         if self.channel is not None and self.large:
