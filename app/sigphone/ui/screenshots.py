@@ -137,6 +137,10 @@ async def render(out: Path, suffix: str = "") -> list[Path]:
         alice.main_window.show_page("History")
         bob.main_window.show_page("Phone")
         saved.append(await _save(alice.main_window, out, "history", suffix))
+        theme = alice.settings_view.theme
+        theme.blockSignals(True)  # show the theme the shot was rendered with; do not re-apply
+        theme.setCurrentText("Dark" if "-dark" in suffix else "Light")
+        theme.blockSignals(False)
         alice.main_window.show_page("Settings")
         saved.append(await _save(alice.main_window, out, "settings", suffix))
         a._on_reconnecting(3)

@@ -29,7 +29,7 @@ QLabel#keyDigit {{ font-size: 20px; }}
 QLabel#keyLetters {{ font-size: 9px; color: #7a7f87; letter-spacing: 1px; }}
 QLabel#callSubtitle {{ color: #7a7f87; }}
 QLabel#banner {{ background: #f6c343; color: #222; padding: 6px 10px; border-radius: 4px; }}
-QLabel#errorText {{ color: {DANGER}; }}
+QLabel#errorText {{ color: #d9403a; }}
 QLabel#peerName {{ font-size: 22px; font-weight: 600; }}
 QLabel#callTimer {{ font-size: 18px; font-family: monospace; }}
 QLineEdit#dialField {{ font-size: 22px; padding: 6px; }}
