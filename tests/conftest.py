@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from sigphone.media.devices import list_devices, load_sounddevice
 from sigphone.sdk import Session, Signal
 from sigphone.server import HubConfig, ServerConfig, SignalServer
+
+from .pulse import PulseAudio
 
 #: An app without a certificate (accepts _no_need_token) and one with a certificate.
 APP = "testapp"
@@ -60,3 +65,36 @@ async def login(server: SignalServer) -> AsyncIterator[Login]:
     for session in sessions:
         if session.get_status():
             await session.logout()
+
+
+@pytest.fixture(scope="session")
+def pulse() -> Iterator[PulseAudio]:
+    """A private PulseAudio daemon with a virtual microphone and speaker (tests/pulse.py),
+    made PortAudio's default devices for the whole test session.
+
+    Missing pulseaudio or libportaudio2 skips locally but fails when SIGPHONE_REQUIRE_AUDIO=1
+    (.ci/run sets it after installing them): CI never skips the full-path audio tests.
+    """
+    missing = [b for b in ("pulseaudio", "pactl", "pacat", "parec") if not shutil.which(b)]
+    sd, error = load_sounddevice()
+    if sd is None:
+        missing.append(error or "sounddevice")
+    if missing:
+        why = "full-path audio needs " + ", ".join(missing) + " (apt: see .ci/run)"
+        if os.environ.get("SIGPHONE_REQUIRE_AUDIO") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    daemon = PulseAudio()
+    daemon.start()
+    previous = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = daemon.server
+    list_devices(rescan=True)  # PortAudio froze its device list at import: read it again
+    try:
+        yield daemon
+    finally:
+        if previous is None:
+            os.environ.pop("PULSE_SERVER", None)
+        else:
+            os.environ["PULSE_SERVER"] = previous
+        list_devices(rescan=True)
+        daemon.stop()

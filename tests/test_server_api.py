@@ -468,3 +468,57 @@ async def test_random_requests_never_get_5xx(api_server, api):
                 assert "code" in await r.json(content_type=None), (method, path)
     assert 401 not in statuses  # every request was signed right: the handlers saw them all
     assert statuses.count(200) > 10 and statuses.count(400) > 100
+
+
+async def test_channel_is_in_attributes_and_messages(api_server, api, other, user):
+    bob = await user("bob")
+    seen: list[tuple] = []
+    await bob.channel_join(
+        "room",
+        on_channel_attr_updated=lambda name, value, kind: seen.append(("attr", name, value, kind)),
+        on_message_channel_receive=lambda account, uid, msg: seen.append(("msg", account, msg)),
+    )
+    assert await api("GET", "/api/v1/channels/room/users/bob") == (
+        200,
+        {"channel": "room", "account": "bob", "isin": 1},
+    )
+    assert (await api("GET", "/api/v1/channels/room/users/carol"))[1]["isin"] == 0
+    assert (await other("GET", "/api/v1/channels/room/users/bob"))[1]["isin"] == 0
+
+    assert await api("PUT", "/api/v1/channels/room/attrs/topic", {"value": "launch"}) == (200, {})
+    assert await api("GET", "/api/v1/channels/room/attrs") == (
+        200,
+        {"channel": "room", "attrs": {"topic": "launch"}},
+    )
+    assert await api("DELETE", "/api/v1/channels/room/attrs/topic") == (200, {})
+    await api("PUT", "/api/v1/channels/room/attrs/a", {"value": "1"})
+    assert await api("DELETE", "/api/v1/channels/room/attrs") == (200, {})
+    assert await api("POST", "/api/v1/channels/room/messages", {"msg": "hello room"}) == (
+        200,
+        {"num": 1},
+    )
+    await until(lambda: len(seen) == 5)
+    assert seen == [
+        ("attr", "topic", "launch", "update"),
+        ("attr", "topic", "", "del"),
+        ("attr", "a", "1", "update"),
+        ("attr", "", "", "clear"),
+        ("msg", "_server", "hello room"),
+    ]
+    assert await api("POST", "/api/v1/channels/empty/messages", {"msg": "x"}) == (200, {"num": 0})
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "code"),
+    [
+        ("PUT", "/api/v1/channels/room/attrs/topic", {"value": "v" * 1025}, 1005),
+        ("PUT", "/api/v1/channels/room/attrs/topic", {"value": 5}, 1004),
+        ("PUT", "/api/v1/channels/_agora_user_online/attrs/x", {"value": "v"}, 1004),
+        ("POST", "/api/v1/channels/room/messages", {"msg": "m" * 8193}, 1005),
+        ("POST", "/api/v1/channels/room/messages", {}, 1004),
+        ("POST", "/api/v1/channels/room/messages", {"msg": "x", "from": "a b"}, 1004),
+    ],
+)
+async def test_channel_endpoint_bad_requests(api_server, api, method, path, body, code):
+    status, reply = await api(method, path, body)
+    assert (status, reply["code"]) == (400, code)

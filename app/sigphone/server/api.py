@@ -130,6 +130,12 @@ class ServerApi:
                 web.put("/api/v1/users/{account}/attrs/{name}", self._set_user_attr),
                 web.post("/api/v1/users/{account}/messages", self._send_message),
                 web.get("/api/v1/channels/{channel}/users", self._channel_users),
+                web.get("/api/v1/channels/{channel}/users/{account}", self._channel_isin),
+                web.get("/api/v1/channels/{channel}/attrs", self._channel_attrs),
+                web.put("/api/v1/channels/{channel}/attrs/{name}", self._set_channel_attr),
+                web.delete("/api/v1/channels/{channel}/attrs/{name}", self._del_channel_attr),
+                web.delete("/api/v1/channels/{channel}/attrs", self._clear_channel_attrs),
+                web.post("/api/v1/channels/{channel}/messages", self._channel_message),
                 web.post("/api/v1/calls", self._start_call),
                 web.delete("/api/v1/calls/{call}", self._end_call),
                 web.get("/api/v1/events", self._events),
@@ -261,6 +267,48 @@ class ServerApi:
         users = self.channels.latest_members(app, channel, MAX_USERLIST_ALL)
         num = self.channels.member_count(app, channel)
         return web.json_response({"channel": channel, "users": users, "num": num})
+
+    async def _channel_isin(self, request: web.Request) -> web.Response:
+        channel = check_name(request.match_info["channel"], "channel")
+        account = check_name(request.match_info["account"], "account")
+        isin = int(self.channels.is_member(request[APP_KEY], channel, account))
+        return web.json_response({"channel": channel, "account": account, "isin": isin})
+
+    async def _channel_attrs(self, request: web.Request) -> web.Response:
+        channel = check_name(request.match_info["channel"], "channel")
+        ch = self.channels.get(request[APP_KEY], channel)
+        attrs = {} if ch is None else dict(ch.attrs)
+        return web.json_response({"channel": channel, "attrs": attrs})
+
+    async def _set_channel_attr(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        self.channels.set_attr_by_name(
+            request[APP_KEY],
+            request.match_info["channel"],
+            request.match_info["name"],
+            body.get("value"),  # validated by the channel rules (str, <= 1024)
+        )
+        return web.json_response({})
+
+    async def _del_channel_attr(self, request: web.Request) -> web.Response:
+        self.channels.del_attr_by_name(
+            request[APP_KEY], request.match_info["channel"], request.match_info["name"]
+        )
+        return web.json_response({})
+
+    async def _clear_channel_attrs(self, request: web.Request) -> web.Response:
+        ch = self.channels.attr_channel(request[APP_KEY], request.match_info["channel"])
+        if ch is not None:
+            self.channels.clear_attrs(ch)
+        return web.json_response({})
+
+    async def _channel_message(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        sender = body.get("from", SERVER_SENDER)
+        num = self.channels.post_message(
+            request[APP_KEY], request.match_info["channel"], sender, body.get("msg")
+        )
+        return web.json_response({"num": num})
 
     async def _start_call(self, request: web.Request) -> web.Response:
         body = await self._json(request)

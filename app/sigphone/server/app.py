@@ -12,6 +12,7 @@ import ssl
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ..protocol.limits import MAX_WIRE_BYTES
@@ -20,6 +21,7 @@ from .calls import Calls
 from .channels import Channels
 from .config import ServerConfig
 from .hub import Hub
+from .legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
 from .native import serve_native
 from .store import SqliteStore
 
@@ -43,6 +45,8 @@ class SignalServer:
             if config.api_port is None
             else ServerApi(self.hub, self.calls, self.channels, config.api)
         )
+        #: The vendor's 1.x client SDKs, on the same port (told apart by their first frame).
+        self.legacy = LegacyEdge(self.hub, config.limits)
         self._server: Server | None = None
         self.port = 0
 
@@ -106,14 +110,33 @@ class SignalServer:
             response = connection.respond(http.HTTPStatus.OK, json.dumps(body) + "\n")
             response.headers["Content-Type"] = "application/json"
             return response
+        if getaddr_vid(request.path) is not None:
+            return self._getaddr(connection)
         if "upgrade" not in request.headers.get("Connection", "").lower():
             return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
         return None
 
+    def _getaddr(self, connection: ServerConnection) -> Response:
+        """The old clients' load-balancer lookup: this server is their only access point."""
+        address = self.config.legacy_address or str(connection.local_address[0])
+        body = json.dumps(getaddr_body(address, self.port))
+        response = connection.respond(http.HTTPStatus.OK, body + "\n")
+        response.headers["Content-Type"] = "application/json"
+        # The JS client asks with XMLHttpRequest from the application's own origin.
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
     async def _handle(self, ws: ServerConnection) -> None:
         log.info("connect %s", ws.remote_address)
         try:
-            await serve_native(ws, self.hub, self.config.limits)
+            try:
+                first = await ws.recv(decode=False)
+            except ConnectionClosed:
+                return
+            if is_legacy_frame(first):
+                await self.legacy.serve(ws, first)
+            else:
+                await serve_native(ws, self.hub, self.config.limits, first=first)
         finally:
             log.info("disconnect %s", ws.remote_address)
 

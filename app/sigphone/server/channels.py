@@ -129,6 +129,25 @@ class Channels:
         ch = self.channels.get((app, name))
         return [] if ch is None else _latest(ch, limit)
 
+    def is_member(self, app: str, name: str, account: str) -> bool:
+        ch = self.channels.get((app, name))
+        return ch is not None and account in ch.members
+
+    def post_message(self, app: str, name: str, sender: str, msg: str) -> int:
+        """A message to every member from the app's own server (Server API); returns how
+        many members it went to. The size rule is the members' one; the per-user rate limits
+        are not, since the sender is not a member."""
+        check_name(name, "channel")
+        check_name(sender, "sender")
+        ch = self.channels.get((app, name))
+        members = 0 if ch is None else len(ch.members)
+        large = members > self.config.large_threshold
+        check_text(msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS)
+        if ch is None or not members:
+            return 0
+        self._broadcast(ch, c.ChannelMessage(ch.name, sender, msg))
+        return members
+
     # --- Public methods: special channels (C8) ----------------------------------------
 
     def subscribe(self, app: str, channel: str, sink: FeedSink) -> Callable[[], None]:

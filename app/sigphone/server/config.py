@@ -46,6 +46,9 @@ class ServerConfig:
     api: ApiConfig = field(default_factory=ApiConfig)
     limits: EdgeLimits = field(default_factory=EdgeLimits)
     channels: ChannelsConfig = field(default_factory=ChannelsConfig)
+    #: The IPv4 address the legacy clients' address lookup (GET /getaddr) hands out; None:
+    #: the address the asking client reached us on (docs/legacy.md).
+    legacy_address: str | None = None
 
     @classmethod
     def from_toml(cls, path: Path) -> ServerConfig:
@@ -58,6 +61,8 @@ class ServerConfig:
         cfg.port = int(server.get("port", cfg.port))
         if "api_port" in server:
             cfg.api_port = int(server["api_port"])
+        if "legacy_address" in server:
+            cfg.legacy_address = str(server["legacy_address"])
         if "data" in server:
             cfg.data = (path.parent / server["data"]).resolve()
         if "tls_cert" in server:

@@ -36,6 +36,30 @@ class EdgeLimits(msgspec.Struct, kw_only=True):
     send_queue_bytes: int = 4 * 1024 * 1024
 
 
+class RateGuard:
+    """The per-connection request rate of EdgeLimits, one rule for every edge adapter."""
+
+    __slots__ = ("_bucket", "_limits", "_since", "_strikes")
+
+    def __init__(self, limits: EdgeLimits) -> None:
+        self._limits = limits
+        now = time.monotonic()
+        self._bucket = TokenBucket(limits.rate, limits.burst, now)
+        self._strikes = 0
+        self._since = now
+
+    def take(self) -> bool | None:
+        """True: serve the request; False: refuse it (rate limited); None: close the
+        connection, which has kept pushing past the rate for ``max_strikes`` refusals."""
+        now = time.monotonic()
+        if self._bucket.take(now):
+            return True
+        if now - self._since > self._limits.strike_window:
+            self._strikes, self._since = 0, now
+        self._strikes += 1
+        return None if self._strikes > self._limits.max_strikes else False
+
+
 class NativeLink:
     """Writes frames to one connection from a bounded queue, in order, off the hub's path."""
 
@@ -137,28 +161,37 @@ class NativeLink:
                 await self.ws.send(f.encode_event(entry.seq, body), text=True)
                 cursor = entry.seq
 
+    async def finish(self) -> None:
+        """The connection is over: let queued frames (a logout, a last reply) go out if a
+        close was asked for, then stop the writer."""
+        if self._close is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
+                await asyncio.wait_for(asyncio.shield(self._writer), 6.0)
+        await self.stop()
+
     async def stop(self) -> None:
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
 
 
-async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> None:
-    """Run one client connection until it closes."""
+async def serve_native(
+    ws: ServerConnection, hub: Hub, limits: EdgeLimits, *, first: bytes | None = None
+) -> None:
+    """Run one client connection until it closes; ``first`` is a frame already read (the
+    front door reads one to tell our clients from the legacy ones)."""
     link = NativeLink(ws, limits.send_queue_bytes)
-    bucket = TokenBucket(limits.rate, limits.burst, time.monotonic())
-    strikes = 0
-    strikes_since = time.monotonic()
+    guard = RateGuard(limits)
     session: ServerSession | None = None
     try:
         while True:
-            data = await ws.recv(decode=False)
-            now = time.monotonic()
-            if not bucket.take(now):
-                if now - strikes_since > limits.strike_window:
-                    strikes, strikes_since = 0, now
-                strikes += 1
-                if strikes > limits.max_strikes:
+            if first is not None:
+                data, first = first, None
+            else:
+                data = await ws.recv(decode=False)
+            allowed = guard.take()
+            if not allowed:
+                if allowed is None:
                     link.close(1008, "flooding")
                     break
                 link.reply_error(
@@ -207,11 +240,7 @@ async def serve_native(ws: ServerConnection, hub: Hub, limits: EdgeLimits) -> No
     finally:
         if session is not None:
             hub.detach(session, link)
-        # Let queued frames (a logout, a last reply) go out before the writer stops.
-        if link._close is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
-                await asyncio.wait_for(asyncio.shield(link._writer), 6.0)
-        await link.stop()
+        await link.finish()
 
 
 def _dispatch(

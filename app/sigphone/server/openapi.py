@@ -228,6 +228,76 @@ OPENAPI: dict[str, Any] = {
                 "responses": _ok(_ref("ChannelUsers")),
             }
         },
+        "/api/v1/channels/{channel}/users/{account}": {
+            "get": {
+                "summary": "Is the account in the channel (isin 1) or not (0)",
+                "parameters": [
+                    _path_param("channel", "channel"),
+                    _path_param("account", "account"),
+                ],
+                "responses": _ok(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "channel": {"type": "string"},
+                            "account": {"type": "string"},
+                            "isin": {"type": "integer", "enum": [0, 1]},
+                        },
+                    }
+                ),
+            }
+        },
+        "/api/v1/channels/{channel}/attrs": {
+            "get": {
+                "summary": "The channel's attribute table",
+                "parameters": [_path_param("channel", "channel")],
+                "responses": _ok(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "channel": {"type": "string"},
+                            "attrs": {"type": "object", "additionalProperties": {"type": "string"}},
+                        },
+                    }
+                ),
+            },
+            "delete": {
+                "summary": "Clear every attribute (members get on_channel_attr_updated 'clear')",
+                "parameters": [_path_param("channel", "channel")],
+                "responses": _ok(_EMPTY),
+            },
+        },
+        "/api/v1/channels/{channel}/attrs/{name}": {
+            "put": {
+                "summary": "Set one channel attribute (members get 'update'; a missing channel "
+                "is created and lives for its _channel_ttl)",
+                "parameters": [_path_param("channel", "channel"), _path_param("name", "attribute")],
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["value"],
+                        "properties": {"value": {"type": "string", "maxLength": 1024}},
+                    }
+                ),
+                "responses": _ok(_EMPTY),
+            },
+            "delete": {
+                "summary": "Delete one channel attribute (members get 'del')",
+                "parameters": [_path_param("channel", "channel"), _path_param("name", "attribute")],
+                "responses": _ok(_EMPTY),
+            },
+        },
+        "/api/v1/channels/{channel}/messages": {
+            "post": {
+                "summary": "Send a message to every member (on_message_channel_receive)",
+                "parameters": [_path_param("channel", "channel")],
+                "requestBody": _json_body(_ref("Message")),
+                "responses": _ok(
+                    {"type": "object", "properties": {"num": {"type": "integer", "minimum": 0}}},
+                    "how many members it went to",
+                ),
+            }
+        },
         "/api/v1/calls": {
             "post": {
                 "summary": "Call an account; the caller side's events go to the event stream",
@@ -257,7 +327,7 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/events": {
             "get": {
-                "summary": "Server-sent events of the app: online, offline, attr, call",
+                "summary": "Server-sent events of the app: online, offline, attr, call, channel",
                 "parameters": [
                     {
                         "name": "types",
