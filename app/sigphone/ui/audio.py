@@ -1,14 +1,14 @@
 """Sound for the UI behind a small interface: key tones, ringtone, ringback, device list.
 
-The voice and tone engine (``sigphone.media``: Q.23 tones, a mixer, WebRTC) is built on its
-own branch; the UI only needs the four calls of ``Tones``. Until it is merged,
-``make_tones`` returns ``SilentTones``, which records what would have played (tests read it)
-and carries the one sentence the UI shows: "No audio device" without a sound card, or that
-sound is not in this build. The adapter to write then is small: ``key`` ->
-``AudioIO.play_tone(tones.dtmf(digit, 0.1))``, ``ringtone``/``ringback`` ->
-``play_tone(..., loop=True)`` / ``stop_tone`` (docs/media.md on the media branch).
-Nothing here touches Qt, and nothing blocks: device probing happens once, and ``rescan`` is
-the user's explicit request.
+The voice and tone engine (``sigphone.media``: Q.23 tones, a mixer, WebRTC) arrived in main
+just before this softphone's last merge and is not wired in yet; the UI only needs the four
+calls of ``Tones``. Until the adapter exists, ``make_tones`` returns ``SilentTones``, which
+records what would have played (tests read it) and carries the one sentence the UI shows:
+"No audio device" without a sound card, or that sound is not in this build. The adapter is
+small: ``key`` -> ``AudioIO.play_tone(tones.dtmf(digit, 0.1))``, ``ringtone``/``ringback``
+-> ``play_tone(..., loop=True)`` / ``stop_tone``, with ``AudioIO.start(capture=False)`` held
+while a tone plays (docs/media.md). Nothing here touches Qt, and nothing blocks: device
+probing happens once, and ``rescan`` is the user's explicit request.
 """
 
 from __future__ import annotations
