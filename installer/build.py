@@ -57,7 +57,11 @@ def version_file(ver: str) -> Path:
 def icon() -> Path | None:
     """resources/sigphone.ico, made from resources/icons/sigphone.svg with Qt if needed."""
     ico = BUILD / "sigphone.ico"
-    for svg in (ROOT / "resources" / "icons" / "sigphone.svg", ROOT / "resources" / "sigphone.svg"):
+    for svg in (
+        ROOT / "resources" / "icons" / "sigphone.svg",
+        ROOT / "resources" / "sigphone.svg",
+        ROOT / "app" / "sigphone" / "ui" / "resources" / "icons" / "app.svg",
+    ):
         if not svg.exists():
             continue
         try:

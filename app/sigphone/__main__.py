@@ -1,28 +1,21 @@
-"""``python -m sigphone``: until the desktop softphone lands, this runs the signaling server.
+"""``python -m sigphone``: the desktop softphone (the server is ``sigphone-server``).
 
-With no ``--app`` it serves one development app, ``demo``, which has no certificate and so
-accepts the token ``_no_need_token``.
+``--self-test`` loads and starts every heavy part instead (CI runs it on the frozen bundle).
 """
 
 from __future__ import annotations
 
 import sys
 
-from .server.cli import main
-
 
 def run() -> int:
-    argv = sys.argv[1:]
-    if "--self-test" in argv:
+    if "--self-test" in sys.argv[1:]:
         from .selftest import main as self_test
 
         return self_test()
-    if not any(a == "--app" or a.startswith("--app=") or a == "--config" for a in argv) and not {
-        "-h",
-        "--help",
-    } & set(argv):
-        argv = [*argv, "--app", "demo"]
-    return main(argv)
+    from .ui.app import main
+
+    return main()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,220 @@
+"""``sigphone``: the softphone's start-up, one qasync loop, tray, single instance, quit.
+
+Start-up order matters: parse arguments, hand a link to a running instance if there is one
+(and exit), then create the loop, the windows and the tray. Quit is explicit (tray menu,
+Ctrl+Q, or ``sigphone --quit`` from a shell): it logs out, stops sound and cancels tasks with
+a short timeout, so the process never hangs on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+
+from .. import __version__
+from .audio import Tones, make_tones
+from .logs import setup_logging
+from .loop import QasyncLoop
+from .paths import Paths
+from .phone import Phone
+from .single_instance import SingleInstance, instance_name
+from .tasks import install_excepthook
+from .theme import apply_theme
+from .tray import Tray
+
+if TYPE_CHECKING:
+    from .demo import Demo
+
+__all__ = ["SoftphoneApp", "main"]
+
+log = logging.getLogger("sigphone.ui")
+
+#: Set as early as possible by ``sigphone.__main__`` / the entry point, for the start-up probe.
+STARTED = time.perf_counter()
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="sigphone", description="Sigphone desktop softphone")
+    parser.add_argument("link", nargs="?", help="a tel: or sigphone: link to dial")
+    parser.add_argument("--demo", action="store_true",
+                        help="start a local server and two softphones (alice and bob)")  # fmt: skip
+    parser.add_argument("--minimised", "--minimized", action="store_true",
+                        help="start in the tray")  # fmt: skip
+    parser.add_argument("--profile", type=Path,
+                        help="keep settings, history and logs in this folder")  # fmt: skip
+    parser.add_argument("--quit", action="store_true", help="ask a running softphone to quit")
+    parser.add_argument("--startup-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--version", action="version", version=f"sigphone {__version__}")
+    return parser.parse_args(argv)
+
+
+class SoftphoneApp:
+    """Owns the phones (one, or two in demo mode), the tray and the quit sequence."""
+
+    def __init__(
+        self,
+        app: QApplication,
+        args: argparse.Namespace,
+        paths: Paths,
+        instance: SingleInstance | None,
+        tones: Tones,
+    ) -> None:
+        self.app = app
+        self.args = args
+        self.paths = paths
+        self.instance = instance
+        self.tones = tones
+        self.demo: Demo | None = None
+        self.phones: list[Phone] = []
+        self.tray: Tray | None = None
+        self._quit: asyncio.Future[None] | None = None
+        self._audio_told = False
+
+    async def run(self) -> None:
+        self._quit = asyncio.get_running_loop().create_future()
+        has_tray = QSystemTrayIcon.isSystemTrayAvailable()
+        if has_tray:
+            self.tray = Tray()
+            self.tray.show_requested.connect(self.show_all)
+            self.tray.logout_requested.connect(self.logout_all)
+            self.tray.quit_requested.connect(self.quit)
+            self.tray.show()
+        if self.args.demo:
+            from .demo import Demo  # the embedded server: imported only for the demo
+
+            self.demo = Demo(self.tones)
+            self.phones = await self.demo.start()
+        else:
+            phone = Phone(self.paths, self.tones, has_tray=has_tray)
+            apply_theme(self.app, phone.settings.text("ui/theme"))
+            minimised = (
+                self.args.minimised or phone.settings.flag("ui/start_minimised")
+            ) and has_tray
+            phone.start(minimised=minimised)
+            self.phones = [phone]
+        for phone in self.phones:
+            phone.main_window.has_tray = has_tray
+            phone.main_window.quit_requested.connect(self.quit)
+            phone.bridge.incoming_call.connect(self._notify_incoming)
+            phone.bridge.missed_changed.connect(self._update_missed)
+            phone.bridge.logged_in.connect(lambda _a, p=phone: self._tell_audio(p))
+        if self.instance is not None:
+            self.instance.received.connect(self.on_forwarded)
+        if self.args.link:
+            log.info("link on the command line: %s", self.args.link)
+            self.phones[0].handle_message(self.args.link)
+        QTimer.singleShot(0, self._started)
+        await self._quit
+        await self.shutdown()
+
+    def _started(self) -> None:
+        elapsed = time.perf_counter() - STARTED
+        log.info("login window shown %.3f s after start", elapsed)
+        if self.args.startup_probe:  # bench/ui_startup.py measures from before the spawn
+            print(f"shown_at: {time.time():.6f}", flush=True)
+            self.quit()
+
+    def on_forwarded(self, message: str) -> None:
+        log.info("forwarded from another launch: %s", message)
+        if message == "quit":
+            self.quit()
+        elif self.phones:
+            self.phones[0].handle_message(message)
+
+    def show_all(self) -> None:
+        for phone in self.phones:
+            phone.show()
+
+    def logout_all(self) -> None:
+        for phone in self.phones:
+            phone.bridge.logout()
+
+    def quit(self) -> None:
+        if self._quit is not None and not self._quit.done():
+            self._quit.set_result(None)
+
+    async def shutdown(self) -> None:
+        log.info("quitting")
+        for phone in self.phones:
+            await phone.bridge.shutdown(2.0)
+        if self.demo is not None:
+            await self.demo.close()
+        else:
+            for phone in self.phones:
+                phone.close()
+        self.phones.clear()
+        if self.tray is not None:
+            self.tray.hide()
+        if self.instance is not None:
+            self.instance.close()
+
+    def _notify_incoming(self, peer: str, number: str) -> None:
+        if self.tray is not None:
+            self.tray.notify_incoming(peer, number)
+
+    def _update_missed(self, _count: int) -> None:
+        if self.tray is not None:
+            self.tray.set_missed(sum(p.bridge.missed for p in self.phones))
+
+    def _tell_audio(self, phone: Phone) -> None:
+        """M3: say once that there is no sound; everything else keeps working."""
+        problem = self.tones.problem
+        if problem:
+            phone.main_window.statusBar().showMessage(problem, 15000)
+            if not self._audio_told:
+                self._audio_told = True
+                log.warning("%s", problem)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Sigphone")
+    app.setOrganizationName("Sigphone")
+    app.setApplicationVersion(__version__)
+    app.setQuitOnLastWindowClosed(False)
+    paths = Paths.under(args.profile) if args.profile else Paths.default()
+    setup_logging(paths.log_file())
+
+    instance: SingleInstance | None = None
+    if not args.demo:
+        instance = SingleInstance(instance_name(str(paths.config.resolve())))
+        if instance.forward("quit" if args.quit else (args.link or "show")):
+            print("sigphone is already running: handed over", flush=True)
+            return 0
+        if args.quit:
+            print("sigphone is not running", flush=True)
+            return 1
+        if not instance.listen():
+            log.warning("single-instance socket unavailable; links will open new windows")
+            instance = None
+
+    apply_theme(app)
+    loop = QasyncLoop(app)
+    asyncio.set_event_loop(loop)
+    install_excepthook(lambda text: _show_error(text))
+    softphone = SoftphoneApp(app, args, paths, instance, make_tones())
+    with loop:
+        loop.run_until_complete(softphone.run())
+    return 0
+
+
+def _show_error(text: str) -> None:
+    """Non-modal (no exec() inside the loop): the message box shows and returns at once."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Sigphone", f"Something went wrong:\n{text}")
+    box.setModal(False)
+    box.open()
+    _boxes.append(box)
+    box.finished.connect(lambda _r, b=box: _boxes.remove(b))
+
+
+_boxes: list[QMessageBox] = []

@@ -1,0 +1,79 @@
+"""Demo mode (G9): an embedded server plus two softphones, alice and bob, side by side.
+
+The server runs in the same asyncio loop on free local ports, with one app (``demo``, no
+certificate) and the development token endpoint; both phones log in through that endpoint,
+exactly as a user would type it in the login window.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication
+
+from ..server import ServerConfig, SignalServer
+from ..server.api import ApiConfig
+from .audio import Tones
+from .paths import Paths
+from .phone import Phone
+
+__all__ = ["DEMO_ACCOUNTS", "Demo"]
+
+DEMO_ACCOUNTS = ("alice", "bob")
+
+
+class Demo:
+    def __init__(self, tones: Tones, root: Path | None = None) -> None:
+        self.tones = tones
+        self._tmp = tempfile.TemporaryDirectory(prefix="sigphone-demo-") if root is None else None
+        self.root = Path(self._tmp.name) if self._tmp else root  # type: ignore[assignment]
+        self.server = SignalServer(
+            ServerConfig(
+                port=0, data=None, apps={"demo": None}, api_port=0, api=ApiConfig(dev_tokens=True)
+            )
+        )
+        self.phones: list[Phone] = []
+
+    @property
+    def token_url(self) -> str:
+        assert self.server.api is not None
+        return f"http://127.0.0.1:{self.server.api.port}/api/token"
+
+    async def start(self) -> list[Phone]:
+        await self.server.start()
+        for index, account in enumerate(DEMO_ACCOUNTS):
+            phone = Phone(Paths.under(self.root / account), self.tones, has_tray=True)
+            phone.settings.set("login/remember", False)
+            for field, value in (
+                (phone.login_window.server, self.server.url),
+                (phone.login_window.app_id, "demo"),
+                (phone.login_window.account, account),
+                (phone.login_window.token, self.token_url),
+            ):
+                field.setText(value)
+            self._place(phone, index)
+            phone.bridge.login(self.server.url, "demo", account, self.token_url)
+            self.phones.append(phone)
+        return self.phones
+
+    def _place(self, phone: Phone, index: int) -> None:
+        """Side by side on the primary screen."""
+        screen = QGuiApplication.primaryScreen()
+        window = phone.main_window
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width = min(760, area.width() // 2 - 16)
+        window.resize(width, min(600, area.height() - 60))
+        window.move(area.left() + 8 + index * (width + 16), area.top() + 30)
+        phone.login_window.move(window.pos())
+
+    async def close(self) -> None:
+        for phone in self.phones:
+            await phone.bridge.shutdown(1.0)
+            phone.close()
+        self.phones.clear()
+        await self.server.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()

@@ -1,0 +1,53 @@
+"""The softphone's remembered settings: an INI file in the user's config directory.
+
+QSettings with an explicit file (not the registry) so tests and portable installs choose
+the place, and so a user can read what is kept. A certificate is never stored: the login
+window takes a token or a token URL only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+from .paths import Paths
+
+__all__ = ["AppSettings"]
+
+_DEFAULTS: dict[str, object] = {
+    "login/server": "ws://127.0.0.1:9000",
+    "login/app_id": "demo",
+    "login/account": "",
+    "login/token": "_no_need_token",
+    "login/remember": True,
+    "ui/theme": "system",
+    "ui/start_minimised": False,
+    "audio/input": "",
+    "audio/output": "",
+    "audio/ringer": "",
+    "audio/ringtone": "Classic",
+}
+
+
+class AppSettings:
+    def __init__(self, paths: Paths) -> None:
+        paths.config.mkdir(parents=True, exist_ok=True)
+        self._q = QSettings(str(paths.settings_file()), QSettings.Format.IniFormat)
+
+    def get(self, key: str) -> object:
+        default = _DEFAULTS.get(key)
+        value = self._q.value(key, default)
+        if isinstance(default, bool) and isinstance(value, str):
+            return value.lower() == "true"  # INI stores booleans as text
+        return value
+
+    def text(self, key: str) -> str:
+        return str(self.get(key) or "")
+
+    def flag(self, key: str) -> bool:
+        return bool(self.get(key))
+
+    def set(self, key: str, value: object) -> None:
+        self._q.setValue(key, value)
+
+    def sync(self) -> None:
+        self._q.sync()

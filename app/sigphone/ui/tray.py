@@ -1,0 +1,83 @@
+"""The tray icon: show the windows, a missed-call badge, notifications, explicit Quit."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
+
+from .icons import icon
+from .theme import DANGER
+
+__all__ = ["Tray", "badge_icon"]
+
+
+def badge_icon(count: int) -> QIcon:
+    """The app icon with a red count in the corner (nothing when ``count`` is 0)."""
+    base = icon("app")
+    if not count:
+        return base
+    result = QIcon()
+    for side in (16, 24, 32, 48, 64):
+        pixmap = base.pixmap(side, side)
+        pixmap.setDevicePixelRatio(1.0)
+        pixmap = pixmap.scaled(side, side)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        radius = max(5, side * 0.28)
+        rect = QRect(int(side - 2 * radius), 0, int(2 * radius), int(2 * radius))
+        painter.setBrush(QColor(DANGER))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawEllipse(rect)
+        font = QFont()
+        font.setBold(True)
+        font.setPixelSize(max(7, int(radius * 1.3)))
+        painter.setFont(font)
+        painter.setPen(QColor("white"))
+        painter.drawText(
+            rect, Qt.AlignmentFlag.AlignCenter, str(min(count, 9)) if count < 10 else "9+"
+        )
+        painter.end()
+        result.addPixmap(pixmap)
+    return result
+
+
+class Tray(QSystemTrayIcon):
+    show_requested = Signal()
+    logout_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(icon("app"), parent)
+        self.setToolTip("Sigphone")
+        self.missed = 0
+        menu = QMenu(parent)
+        self._show = QAction("&Show Sigphone", menu)
+        self._show.triggered.connect(self.show_requested.emit)
+        self._logout = QAction("&Log out", menu)
+        self._logout.triggered.connect(self.logout_requested.emit)
+        self._quit = QAction("&Quit", menu)
+        self._quit.triggered.connect(self.quit_requested.emit)
+        menu.addAction(self._show)
+        menu.addAction(self._logout)
+        menu.addSeparator()
+        menu.addAction(self._quit)
+        self.menu = menu
+        self.setContextMenu(menu)
+        self.activated.connect(self._on_activated)
+
+    def set_missed(self, count: int) -> None:
+        self.missed = count
+        self.setIcon(badge_icon(count))
+        self.setToolTip(f"Sigphone — {count} missed call(s)" if count else "Sigphone")
+
+    def notify_incoming(self, peer: str, number: str) -> None:
+        detail = f" ({number})" if number and number != peer else ""
+        self.showMessage("Incoming call", f"{peer}{detail} is calling", icon("incoming"), 15000)
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.show_requested.emit()
