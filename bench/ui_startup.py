@@ -1,5 +1,6 @@
-"""Softphone start-up and footprint: time from spawn to a shown login window, and resident
-memory after login. Not a test (no timing is asserted anywhere); numbers go to docs/ui.md.
+"""Softphone start-up and footprint: time from spawn to a shown login window, resident
+memory and idle CPU after login, and invite-to-ring time on loopback. Not a test (no timing
+is asserted anywhere); numbers go to docs/ui.md and docs/benchmarks.md.
 
     QT_QPA_PLATFORM=offscreen python bench/ui_startup.py [--runs 10]
 
@@ -51,7 +52,10 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def memory_after_login() -> tuple[float, float]:
+IDLE_SECONDS = 10.0
+
+
+def memory_after_login() -> tuple[float, float, float]:
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -74,7 +78,7 @@ def memory_after_login() -> tuple[float, float]:
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
 
-        async def run() -> tuple[float, float]:
+        async def run() -> tuple[float, float, float]:
             with tempfile.TemporaryDirectory() as tmp:
                 phone = Phone(Paths.under(Path(tmp)), SilentTones())
                 phone.start()
@@ -85,15 +89,51 @@ def memory_after_login() -> tuple[float, float]:
                         await asyncio.sleep(0.01)
                 await asyncio.sleep(1.0)  # let the main window paint and settle
                 after = rss_mb()
+                # Idle CPU: this process's CPU time while logged in and doing nothing.
+                cpu0, wall0 = time.process_time(), time.monotonic()
+                await asyncio.sleep(IDLE_SECONDS)
+                idle = (time.process_time() - cpu0) / (time.monotonic() - wall0)
                 await phone.bridge.shutdown()
                 phone.close()
-                return before, after
+                return before, after, idle
 
         with loop:
             return loop.run_until_complete(run())
     finally:
         server.terminate()
         server.wait(10)
+
+
+def invite_to_ring(calls: int) -> tuple[list[float], list[float]]:
+    """Two SDK sessions on an embedded server on loopback: from ``channel_invite_user2`` to
+    the callee's ``on_invite_received`` (ringing there) and to the caller's
+    ``on_invite_received_by_peer`` (ringback here), in milliseconds."""
+    from sigphone.sdk import Signal
+    from sigphone.server import ServerConfig, SignalServer
+
+    async def run() -> tuple[list[float], list[float]]:
+        ring: list[float] = []
+        back: list[float] = []
+        async with SignalServer(ServerConfig(port=0, data=None, apps={"demo": None})) as srv:
+            alice = await Signal("demo", srv.url).login("alice", "_no_need_token")
+            bob = await Signal("demo", srv.url).login("bob", "_no_need_token")
+            for i in range(calls):
+                rang: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+                heard: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+                bob.on_invite_received = lambda call, f=rang: f.set_result(time.perf_counter())
+                start = time.perf_counter()
+                call = await alice.channel_invite_user2(f"room{i}", "bob")
+                call.on_invite_received_by_peer = lambda extra, f=heard: (
+                    f.done() or f.set_result(time.perf_counter())
+                )
+                ring.append((await rang - start) * 1000)
+                back.append((await heard - start) * 1000)
+                await call.channel_invite_end()
+            await alice.logout()
+            await bob.logout()
+        return ring, back
+
+    return asyncio.run(run())
 
 
 def main() -> None:
@@ -106,8 +146,17 @@ def main() -> None:
         f"spawn -> login window shown: median {statistics.median(ms):.0f} ms, "
         f"min {min(ms):.0f} ms, max {max(ms):.0f} ms ({args.runs} runs)"
     )
-    before, after = memory_after_login()
+    before, after, idle = memory_after_login()
     print(f"resident memory: {before:.0f} MB with the login window, {after:.0f} MB after login")
+    print(f"idle CPU after login: {idle * 100:.2f} % of one core over {IDLE_SECONDS:.0f} s")
+    # After the memory reading: the embedded server it imports would inflate it.
+    ring, back = invite_to_ring(50)
+    for name, values in (("callee rings", ring), ("caller hears ringback", back)):
+        values.sort()
+        print(
+            f"invite -> {name}: median {statistics.median(values):.1f} ms, "
+            f"p90 {values[int(len(values) * 0.9)]:.1f} ms (50 calls, loopback)"
+        )
 
 
 if __name__ == "__main__":
