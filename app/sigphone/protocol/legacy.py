@@ -2,7 +2,7 @@
 
 Every frame is one WebSocket message holding a JSON array ``[command, payload]``. What we
 learnt by reading the unmodified clients (npm ``agora-signaling-sdk`` 1.4.0 and PyPI
-``agora-signaling-sdk`` 1.0.2) and implement, in short (docs/legacy.md has the whole table):
+``agora-signaling-sdk`` 1.0.2) and implement, in short (docs/legacy-clients.md has the whole table):
 
 - ``["login", {vid, account, token, uid, device, ip, ver?}]`` ->
   ``["login_ret", [err, "<json>"]]`` with ``{"result": "ok", "uid", "line"}``;

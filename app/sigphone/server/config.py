@@ -47,7 +47,7 @@ class ServerConfig:
     limits: EdgeLimits = field(default_factory=EdgeLimits)
     channels: ChannelsConfig = field(default_factory=ChannelsConfig)
     #: The IPv4 address the legacy clients' address lookup (GET /getaddr) hands out; None:
-    #: the address the asking client reached us on (docs/legacy.md).
+    #: the address the asking client reached us on (docs/legacy-clients.md).
     legacy_address: str | None = None
 
     @classmethod

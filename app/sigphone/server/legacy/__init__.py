@@ -1,6 +1,6 @@
 """The second edge adapter: the vendor's unmodified 1.x client SDKs on our hub.
 
-See docs/legacy.md for the wire format, the mapping to the hub and what is not supported.
+See docs/legacy-clients.md for the wire format, the mapping to the hub and what is not supported.
 """
 
 from .edge import LegacyEdge

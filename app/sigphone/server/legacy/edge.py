@@ -4,7 +4,7 @@ Every request becomes one of the native request structs and goes through ``hub.h
 so validation, limits, codes, delivery, channels and calls have one implementation. This
 module only translates: argument names in, reply shapes out, and the clients' versioned
 message queue onto the hub's sequenced outbox (see ``user_getmsg`` below and
-docs/legacy.md).
+docs/legacy-clients.md).
 """
 
 from __future__ import annotations

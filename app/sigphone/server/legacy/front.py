@@ -33,7 +33,7 @@ def getaddr_body(address: str, port: int) -> dict[str, Any]:
 
     The Python client reads ``web`` and opens ``ws://`` to that port; the JavaScript client
     reads ``web`` too and opens ``wss://<a-b-c-d>-sig-web.agora.io:<port + 1>/``, so a
-    deployment puts a TLS proxy on the next port (docs/legacy.md). Both need an IPv4
+    deployment puts a TLS proxy on the next port (docs/legacy-clients.md). Both need an IPv4
     address: the JS client builds its host name from the dotted quad.
     """
     try:
