@@ -20,7 +20,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from .. import __version__
-from .audio import Tones, make_tones
+from .audio import Tones
 from .logs import setup_logging
 from .loop import QasyncLoop
 from .paths import Paths
@@ -65,7 +65,7 @@ class SoftphoneApp:
         args: argparse.Namespace,
         paths: Paths,
         instance: SingleInstance | None,
-        tones: Tones,
+        tones: Tones | None = None,
     ) -> None:
         self.app = app
         self.args = args
@@ -166,7 +166,7 @@ class SoftphoneApp:
 
     def _tell_audio(self, phone: Phone) -> None:
         """M3: say once that there is no sound; everything else keeps working."""
-        problem = self.tones.problem
+        problem = phone.bridge.tones.problem
         if problem:
             phone.main_window.statusBar().showMessage(problem, 15000)
             if not self._audio_told:
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     loop = QasyncLoop(app)
     asyncio.set_event_loop(loop)
     install_excepthook(lambda text: _show_error(text))
-    softphone = SoftphoneApp(app, args, paths, instance, make_tones())
+    softphone = SoftphoneApp(app, args, paths, instance)
     with loop:
         loop.run_until_complete(softphone.run())
     return 0
