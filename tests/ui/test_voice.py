@@ -159,3 +159,35 @@ def test_gui_without_the_media_extra_says_voice_is_unavailable() -> None:
     assert out.returncode == 0, out.stderr
     kind, problem, imported = out.stdout.strip().splitlines()[-3:]
     assert (kind, problem, imported) == (SilentTones.__name__, NO_ENGINE, "False")
+
+
+async def test_gc_guard_collects_on_the_gui_thread(qapp) -> None:
+    """The app switches automatic collection off and collects from a GUI-thread timer."""
+    import gc
+    import threading
+
+    from sigphone.ui.gc_guard import GcGuard
+
+    from ..waiting import until as wait_until
+
+    freed_on: list[str] = []
+
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            freed_on.append(threading.current_thread().name)
+
+    guard = GcGuard(interval_ms=10).install()
+    try:
+        assert not gc.isenabled()
+        Cycle()
+        # Live allocations past the threshold: CPython would have collected right here.
+        kept = [[] for _ in range(guard.threshold[0] + 1)]
+        await wait_until(lambda: freed_on)
+        del kept
+        assert freed_on == [threading.main_thread().name] and guard.collections >= 1
+    finally:
+        guard.uninstall()
+    assert gc.isenabled()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from .. import __version__
 from .audio import Tones
+from .gc_guard import GcGuard
 from .logs import setup_logging
 from .loop import QasyncLoop
 from .paths import Paths
@@ -200,11 +201,13 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_theme(app)
     loop = QasyncLoop(app)
+    gc_guard = GcGuard(parent=app).install()  # collect on the GUI thread only (gc_guard.py)
     asyncio.set_event_loop(loop)
     install_excepthook(lambda text: _show_error(text))
     softphone = SoftphoneApp(app, args, paths, instance)
     with loop:
         loop.run_until_complete(softphone.run())
+    gc_guard.uninstall()
     return 0
 
 
