@@ -191,3 +191,26 @@ async def test_gc_guard_collects_on_the_gui_thread(qapp) -> None:
     finally:
         guard.uninstall()
     assert gc.isenabled()
+
+
+async def test_phone_voice_uses_the_devices_chosen_in_settings(tmp_path, no_sound_card) -> None:
+    """A Phone builds its own Voice (the app's path) and opens the Settings choice."""
+    from sigphone.ui.paths import Paths
+    from sigphone.ui.phone import Phone
+
+    phone = Phone(Paths.under(tmp_path / "dora"))
+    try:
+        voice = phone.bridge.voice
+        assert isinstance(voice, Voice) and voice.problem is not None  # no sound card here
+        phone.settings_view.input.addItems(["USB Headset Mic (MME)"])
+        phone.settings_view.input.setCurrentText("USB Headset Mic (MME)")
+        assert phone.settings.text("audio/input") == "USB Headset Mic (MME)"
+        media = voice.new_call(lambda _event: None)
+        await media.close()
+        assert (voice.audio.input_device, voice.audio.output_device) == (
+            "USB Headset Mic (MME)",
+            None,
+        )
+    finally:
+        await phone.bridge.shutdown()
+        phone.close()
