@@ -8,6 +8,7 @@ share the loop exactly as in the app.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -75,6 +76,10 @@ def _no_loop_errors() -> Iterator[None]:
     (the loop's exception handler collects them; the message names the task)."""
     LOOP_ERRORS.clear()
     yield
+    # Collect the test's cyclic garbage (widgets, bridges) here, on the GUI thread: left to
+    # chance, the collector may run in a worker thread (asyncio's getaddrinfo executor,
+    # the voice layer's PortAudio calls) and free QObjects there, which crashes Qt later.
+    gc.collect()
     errors = [
         f"{c.get('message')}: {c.get('exception')!r} in {c.get('future') or c.get('handle')!r}"
         for c in LOOP_ERRORS
@@ -127,10 +132,12 @@ async def make_phone(server: SignalServer, tmp_path: Path) -> AsyncIterator[Call
 
     phones: list[Phone] = []
 
-    async def make(account: str, login: bool = True, profile: str | None = None) -> Phone:
+    async def make(
+        account: str, login: bool = True, profile: str | None = None, tones: object = None
+    ) -> Phone:
         phone = Phone(
             Paths.under(tmp_path / (profile or account)),
-            SilentTones(),
+            tones or SilentTones(),  # type: ignore[arg-type]
             signal_factory=lambda app_id, url: fast_signal(url, app_id),
             presence_interval=0.05,
         )

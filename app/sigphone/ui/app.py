@@ -20,7 +20,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from .. import __version__
-from .audio import Tones, make_tones
+from .audio import Tones
+from .gc_guard import GcGuard
 from .logs import setup_logging
 from .loop import QasyncLoop
 from .paths import Paths
@@ -65,7 +66,7 @@ class SoftphoneApp:
         args: argparse.Namespace,
         paths: Paths,
         instance: SingleInstance | None,
-        tones: Tones,
+        tones: Tones | None = None,
     ) -> None:
         self.app = app
         self.args = args
@@ -166,7 +167,7 @@ class SoftphoneApp:
 
     def _tell_audio(self, phone: Phone) -> None:
         """M3: say once that there is no sound; everything else keeps working."""
-        problem = self.tones.problem
+        problem = phone.bridge.tones.problem
         if problem:
             phone.main_window.statusBar().showMessage(problem, 15000)
             if not self._audio_told:
@@ -200,11 +201,13 @@ def main(argv: list[str] | None = None) -> int:
 
     apply_theme(app)
     loop = QasyncLoop(app)
+    gc_guard = GcGuard(parent=app).install()  # collect on the GUI thread only (gc_guard.py)
     asyncio.set_event_loop(loop)
     install_excepthook(lambda text: _show_error(text))
-    softphone = SoftphoneApp(app, args, paths, instance, make_tones())
+    softphone = SoftphoneApp(app, args, paths, instance)
     with loop:
         loop.run_until_complete(softphone.run())
+    gc_guard.uninstall()
     return 0
 
 

@@ -1,19 +1,17 @@
 """Sound for the UI behind a small interface: key tones, ringtone, ringback, device list.
 
-The voice and tone engine (``sigphone.media``: Q.23 tones, a mixer, WebRTC) arrived in main
-just before this softphone's last merge and is not wired in yet; the UI only needs the four
-calls of ``Tones``. Until the adapter exists, ``make_tones`` returns ``SilentTones``, which
-records what would have played (tests read it) and carries the one sentence the UI shows:
-"No audio device" without a sound card, or that sound is not in this build. The adapter is
-small: ``key`` -> ``AudioIO.play_tone(tones.dtmf(digit, 0.1))``, ``ringtone``/``ringback``
--> ``play_tone(..., loop=True)`` / ``stop_tone``, with ``AudioIO.start(capture=False)`` held
-while a tone plays (docs/media.md). Nothing here touches Qt, and nothing blocks: device
-probing happens once, and ``rescan`` is the user's explicit request.
+The UI only needs the four calls of ``Tones``. ``voice.Voice`` implements them over
+``sigphone.media`` (one mixed output stream) and also gives each call its media;
+``SilentTones`` is what runs without the media extra, and what the tests that need no sound
+use: it records what would have played and carries the one sentence the UI shows. Nothing
+here touches Qt, and nothing blocks: device probing happens once, and ``rescan`` is the
+user's explicit request (between calls).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -23,7 +21,10 @@ __all__ = ["AudioDevices", "SilentTones", "Tones", "list_devices", "make_tones"]
 log = logging.getLogger("sigphone.ui")
 
 NO_DEVICE = "No audio device: calls, chat and channels work, but without sound."
-NO_ENGINE = "Sound is not part of this build yet: calls carry signaling and DTMF only."
+NO_ENGINE = (
+    "Voice is unavailable: the media extra is not installed (pip install 'sigphone[gui,media]'); "
+    "calls carry signaling and DTMF only."
+)
 
 
 class Tones(Protocol):
@@ -75,8 +76,21 @@ def _sounddevice():  # type: ignore[no-untyped-def]
 
 
 def list_devices(rescan: bool = False) -> AudioDevices:
-    """Input and output device names. PortAudio freezes its list at start-up, so
-    ``rescan`` re-initialises it (only between calls: it closes open streams)."""
+    """Input and output device labels as ``sigphone.media`` chooses them (so a saved label
+    finds its device again). PortAudio freezes its list at start-up, so ``rescan``
+    re-initialises it; media refuses that while a stream is open (during a call)."""
+    if importlib.util.find_spec("numpy") is not None:
+        try:
+            from ..media.devices import list_devices as media_list
+        except ImportError:
+            media_list = None
+        if media_list is not None:
+            found = media_list(rescan=rescan)
+            if not found.available:
+                return AudioDevices([], [], NO_DEVICE)
+            inputs = [d.label for d in found.inputs]
+            outputs = [d.label for d in found.outputs]
+            return AudioDevices(inputs, outputs, None if outputs else NO_DEVICE)
     sd = _sounddevice()
     if sd is None:
         return AudioDevices([], [], NO_DEVICE)
@@ -94,5 +108,5 @@ def list_devices(rescan: bool = False) -> AudioDevices:
 
 
 def make_tones() -> Tones:
-    """Silence with the right sentence (see the module docstring for the media adapter)."""
+    """Silence with the right sentence (the app uses ``voice.make_voice`` instead)."""
     return SilentTones(problem=list_devices().problem or NO_ENGINE)

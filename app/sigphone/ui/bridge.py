@@ -7,6 +7,12 @@ shown, never swallowed.
 
 A softphone has one call at a time: ``Bridge.call`` is it. A second incoming call while busy
 is refused with ``{"busy":1}`` and recorded as missed.
+
+Voice: when ``tones`` is a ``voice.Voice`` (the media extra is installed), each call gets a
+``CallAudio`` (``Bridge.media``): the invite carries the SDP offer, the accept the answer,
+mute sends silence, and every way a call ends closes its media. Without it the same calls
+run signaling-only. Media events become ``audio_status`` sentences; stats are polled into
+``call_stats`` while connected.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ import logging
 import secrets
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -29,6 +37,7 @@ from .channel_bridge import ChannelBridge
 from .store import UserStore
 from .tasks import TaskSet
 from .texts import call_end_text, code_text, login_failure_text, logout_text
+from .voice import Voice
 
 __all__ = ["Bridge", "ChatLine"]
 
@@ -85,6 +94,8 @@ class Bridge(QObject):
     call_state = Signal(str, str, str)  # peer, state, detail sentence
     dtmf_received = Signal(str)  # digits from the other side
     mute_changed = Signal(bool)
+    audio_status = Signal(str)  # "" when sound works; else a sentence (no device, lost, ...)
+    call_stats = Signal(str)  # "RTT 1 ms · loss 0.0 % · jitter 2 ms" while connected
     history_changed = Signal()
     missed_changed = Signal(int)  # missed calls not yet seen
 
@@ -110,6 +121,14 @@ class Bridge(QObject):
         self.call_peer = ""
         self.call_status = ""
         self.muted = False
+        #: The current call's media (None without the media extra or for a call without it).
+        self.media: Any = None
+        self.voice = tones if isinstance(tones, Voice) else None
+        if self.voice is not None:
+            self.voice.on_audio_event = _weak(self._on_audio_event)
+        self.audio_text = ""
+        self.stats_text = ""
+        self._stats_task: asyncio.Task[None] | None = None
         self._call_started = 0.0
         self._connected_at: float | None = None
         self._call_closed: set[str] = set()
@@ -183,6 +202,8 @@ class Bridge(QObject):
     async def shutdown(self, timeout: float = 2.0) -> None:  # noqa: ASYNC109 - bound, not a deadline
         """Quit: log out (bounded), stop sound, cancel every task this bridge started."""
         self.tones.stop()
+        if self.media is not None:
+            await self.media.close()
         session = self.session
         if session is not None and session.get_status():
             try:
@@ -190,6 +211,9 @@ class Bridge(QObject):
             except (TimeoutError, SignalError) as exc:
                 log.warning("logout on quit: %r", exc)
         await self.tasks.cancel_all(timeout)
+        if self.voice is not None:
+            await self.voice.aclose()
+            self.voice.on_audio_event = None
 
     def _on_logout(self, code: int) -> None:
         if self._presence_task is not None:
@@ -297,13 +321,26 @@ class Bridge(QObject):
         self._call_started = time.time()
         self._connected_at = None
         self.call_peer = peer
+        self._set_audio("")
         self._emit_call(CALLING, f"Calling {peer}…")
-        extra = json.dumps({"srcNum": self.account})
+        fields = {"srcNum": self.account}
+        media = self.voice.new_call(_weak(self._on_media_event)) if self.voice is not None else None
+        extra = json.dumps(fields)
+        if media is not None:
+            try:
+                extra = await media.offer_extra(fields)
+            except Exception as exc:  # e.g. an SDP too big for the extra: call without voice
+                log.warning("no voice for this call: %s", exc)
+                self._set_audio(f"Calling without sound: {exc}")
+                await media.close()
+                media = None
         try:
             call = await self.session.channel_invite_user2(
                 "call-" + secrets.token_hex(6), peer, extra
             )
         except SignalError as exc:
+            if media is not None:
+                await media.close()
             self._record(peer, "outgoing", "failed")
             self._emit_call(ENDED, call_end_text(int(exc.code)))
             return
@@ -319,6 +356,7 @@ class Bridge(QObject):
         call.on_invite_end_by_peer = lambda e: self._on_end_by_peer(call, e)
         call.on_invite_end_by_myself = lambda _e: self._finish_call(call, "Call ended.")
         call.on_invite_msg = self._on_invite_msg
+        self._attach_media(call, media)
 
     def _on_peer_ringing(self, call: Call) -> None:
         if call is self.call and call.state == "ringing":
@@ -342,6 +380,9 @@ class Bridge(QObject):
             number = str(json.loads(call.extra).get("srcNum", "")) if call.extra else ""
         except (ValueError, AttributeError):
             number = ""
+        self._set_audio("")
+        media = self.voice.new_call(_weak(self._on_media_event)) if self.voice is not None else None
+        self._attach_media(call, media)
         self.tones.ringtone(True)
         self._emit_call(INCOMING, f"{call.peer} is calling")
         self.incoming_call.emit(call.peer, number)
@@ -355,7 +396,10 @@ class Bridge(QObject):
 
     async def _accept(self, call: Call) -> None:
         try:
-            await call.channel_invite_accept("")
+            if self.media is not None and self.media.call is call:
+                await self.media.accept()  # the SDP answer inside the accept's extra
+            else:
+                await call.channel_invite_accept("")
         except SignalError as exc:
             self._finish_call(call, call_end_text(int(exc.code)))
             return
@@ -387,8 +431,11 @@ class Bridge(QObject):
             self.tasks.spawn(call.channel_invite_dtmf(digits), "DTMF")
 
     def set_muted(self, muted: bool) -> None:
-        """Recorded for the media engine (sigphone.media) to apply to the microphone."""
+        """Mute the microphone: the call's media keeps sending frames, of silence (so the
+        far side's jitter buffer and the stats stay alive and unmuting is instant)."""
         self.muted = muted
+        if self.media is not None:
+            self.media.mute(muted)
         self.mute_changed.emit(muted)
 
     def call_elapsed(self) -> float:
@@ -401,6 +448,8 @@ class Bridge(QObject):
         self.tones.ringtone(False)
         self._connected_at = time.time()
         self._emit_call(CONNECTED, f"Connected to {call.peer}")
+        if self.media is not None:
+            self._stats_task = self.tasks.spawn(self._poll_stats(call, self.media), "Call stats")
 
     def _on_end_by_peer(self, call: Call, extra: str) -> None:
         code = _ecode(extra)
@@ -443,7 +492,60 @@ class Bridge(QObject):
         self.call = None
         self._connected_at = None
         self.muted = False
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+            self._stats_task = None
+        media, self.media = self.media, None
+        if media is not None:
+            # Refusing, a failed invite, logout: close here too (idempotent with the
+            # media's own end handling, which covers the end events).
+            self.tasks.spawn(media.close(), "Stop audio")
         self._emit_call(ENDED, text)
+
+    # --- Voice ----------------------------------------------------------------------------
+
+    def _attach_media(self, call: Call, media: Any) -> None:
+        """After the bridge's own callbacks are set: CallAudio chains onto them."""
+        if media is None:
+            return
+        self.media = media
+        media.attach(call)
+        if self.muted:
+            media.mute(True)
+
+    def _on_media_event(self, event: Any) -> None:
+        """CallAudio's events (on the loop): only the ones a user needs to read."""
+        if event.kind == "no-audio-device":
+            self._set_audio(_audio_sentence(event.message))
+        elif event.kind in ("failed", "no-media"):
+            self._set_audio(f"No sound: {event.message}.")
+
+    def _on_audio_event(self, kind: str, message: str) -> None:
+        if self.call is None:
+            return  # a tone outside a call: the Settings page and status bar say it
+        if kind == "device-lost":
+            self._set_audio(
+                f"{_audio_sentence(message)} The call stays up; hang up and check Settings."
+            )
+        else:
+            self._set_audio(_audio_sentence(message))
+
+    def _set_audio(self, text: str) -> None:
+        if text != self.audio_text:
+            self.audio_text = text
+            self.audio_status.emit(text)
+
+    async def _poll_stats(self, call: Call, media: Any, interval: float = 1.5) -> None:
+        """RTT, loss and jitter for the call view while the call lasts."""
+        while call is self.call and media is self.media:
+            try:
+                stats = await media.stats()
+            except Exception as exc:  # the connection is closing: no numbers this round
+                log.debug("stats: %r", exc)
+            else:
+                self.stats_text = format_stats(stats)
+                self.call_stats.emit(self.stats_text)
+            await asyncio.sleep(interval)
 
     def _record(self, peer: str, kind: str, outcome: str, duration: float = 0.0) -> None:
         self.store.add_call(self.account, peer, kind, outcome, self._call_started, duration)
@@ -464,6 +566,45 @@ class Bridge(QObject):
 
     def redial_target(self) -> str | None:
         return self.store.last_dialed(self.account) if self.account else None
+
+
+def _weak(method: Callable[..., Any]) -> Callable[..., None]:
+    """A callback for the voice layer that does not keep the bridge alive: a strong one
+    would put the bridge (a QObject) in a reference cycle, and the cyclic collector may
+    then free it on whatever thread happens to allocate (a PortAudio or executor worker),
+    which crashes Qt."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args: Any) -> None:
+        bound = ref()
+        if bound is not None:
+            bound(*args)
+
+    return call
+
+
+def _audio_sentence(message: str) -> str:
+    """media's lower-case messages ("no audio device: ...") as a sentence."""
+    text = message[:1].upper() + message[1:]
+    if text.startswith("No audio device") and "call" not in text:
+        text += " (the call works, but without sound)"
+    return text if text.endswith(".") else text + "."
+
+
+def format_stats(stats: Any) -> str:
+    """One line for the call view from a ``CallStats``."""
+    parts = []
+    rtt = getattr(stats, "rtt_ms", None)
+    parts.append(f"RTT {rtt:.0f} ms" if rtt is not None else "RTT –")
+    lost = getattr(stats, "packets_lost", None)
+    received = getattr(stats, "packets_received", None) or 0
+    if lost is not None and received + lost > 0:
+        parts.append(f"loss {100.0 * lost / (received + lost):.1f} %")
+    else:
+        parts.append("loss –")
+    jitter = getattr(stats, "jitter_ms", None)
+    parts.append(f"jitter {jitter:.0f} ms" if jitter is not None else "jitter –")
+    return " · ".join(parts)
 
 
 class TokenError(Exception):

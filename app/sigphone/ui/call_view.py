@@ -2,7 +2,9 @@
 
 States come from ``Bridge.call_state``; the timer ticks once a second from the bridge's
 connect time (no counting of ticks, so a busy loop never makes the clock drift). Digits
-typed while this view is shown are sent as DTMF.
+typed while this view is shown are sent as DTMF. Two small lines under the keypad show
+what the voice layer says: a sound problem (no audio device, device lost; the call stays
+up) and the call's quality (RTT, loss, jitter), both from bridge signals.
 """
 
 from __future__ import annotations
@@ -60,6 +62,17 @@ class CallView(QWidget):
         self.dtmf_label.setAccessibleName("Digits sent")
         self.dtmf_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
+        self.audio_label = QLabel("")
+        self.audio_label.setObjectName("errorText")
+        self.audio_label.setAccessibleName("Sound status")
+        self.audio_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.audio_label.setWordWrap(True)
+        self.audio_label.setVisible(False)
+        self.stats_label = QLabel("")
+        self.stats_label.setAccessibleName("Call quality")
+        self.stats_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stats_label.setVisible(False)
+
         self.keypad = Keypad()
         self.keypad.key.connect(self.send_digit)
 
@@ -88,6 +101,8 @@ class CallView(QWidget):
         layout.addWidget(self.timer_label)
         layout.addWidget(self.keypad, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.dtmf_label)
+        layout.addWidget(self.audio_label)
+        layout.addWidget(self.stats_label)
         layout.addLayout(buttons)
         layout.addStretch(1)
 
@@ -101,6 +116,8 @@ class CallView(QWidget):
         self._back.timeout.connect(self.finished.emit)
         bridge.call_state.connect(self.on_state)
         bridge.mute_changed.connect(self._on_mute)
+        bridge.audio_status.connect(self._on_audio)
+        bridge.call_stats.connect(self._on_stats)
 
     def on_state(self, peer: str, state: str, text: str) -> None:
         self._back.stop()
@@ -113,6 +130,8 @@ class CallView(QWidget):
         self.hangup.setEnabled(state != "ended")
         self.hangup.setText("&Decline" if state == "incoming" else "&Hang up")
         if state in ("calling", "incoming"):
+            self.stats_label.setText("")
+            self.stats_label.setVisible(False)
             self.dtmf_label.setText("")
             self.timer_label.setText("00:00")
         # The clock shows talk time: hidden until connected, kept at the end of a call.
@@ -141,6 +160,14 @@ class CallView(QWidget):
 
     def _update_timer(self) -> None:
         self.timer_label.setText(format_duration(self.bridge.call_elapsed()))
+
+    def _on_audio(self, text: str) -> None:
+        self.audio_label.setText(text)
+        self.audio_label.setVisible(bool(text))
+
+    def _on_stats(self, text: str) -> None:
+        self.stats_label.setText(text)
+        self.stats_label.setVisible(bool(text) and self.bridge.call_status == "connected")
 
     def _on_mute(self, muted: bool) -> None:
         self.mute.setChecked(muted)

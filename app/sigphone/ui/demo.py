@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QGuiApplication
 
@@ -17,14 +18,28 @@ from ..server.api import ApiConfig
 from .audio import Tones
 from .paths import Paths
 from .phone import Phone
+from .voice import media_available
+
+if TYPE_CHECKING:
+    from ..media import MediaConfig
 
 __all__ = ["DEMO_ACCOUNTS", "Demo"]
 
 DEMO_ACCOUNTS = ("alice", "bob")
 
 
+def _local_media() -> MediaConfig | None:
+    """Both phones are in this process: their calls use loopback host candidates only, so
+    the demo's voice works on any machine, networked or not (None without the media extra)."""
+    if not media_available():
+        return None
+    from ..media import MediaConfig, ice
+
+    return MediaConfig(host_addresses=ice.LOOPBACK)
+
+
 class Demo:
-    def __init__(self, tones: Tones, root: Path | None = None) -> None:
+    def __init__(self, tones: Tones | None = None, root: Path | None = None) -> None:
         self.tones = tones
         self._tmp = tempfile.TemporaryDirectory(prefix="sigphone-demo-") if root is None else None
         self.root = Path(self._tmp.name) if self._tmp else root  # type: ignore[assignment]
@@ -43,7 +58,9 @@ class Demo:
     async def start(self) -> list[Phone]:
         await self.server.start()
         for index, account in enumerate(DEMO_ACCOUNTS):
-            phone = Phone(Paths.under(self.root / account), self.tones, has_tray=True)
+            phone = Phone(
+                Paths.under(self.root / account), self.tones, has_tray=True, config=_local_media()
+            )
             phone.settings.set("login/remember", False)
             for field, value in (
                 (phone.login_window.server, self.server.url),

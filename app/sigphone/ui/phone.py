@@ -5,6 +5,8 @@ The app has one Phone; demo mode has two (alice and bob) in the same process and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject
 
 from .audio import Tones
@@ -17,6 +19,10 @@ from .settings import AppSettings
 from .settings_view import SettingsView
 from .store import UserStore
 from .uri import dial_target
+from .voice import make_voice
+
+if TYPE_CHECKING:
+    from ..media import MediaConfig
 
 __all__ = ["Phone"]
 
@@ -25,16 +31,21 @@ class Phone(QObject):
     def __init__(
         self,
         paths: Paths,
-        tones: Tones,
+        tones: Tones | None = None,
         signal_factory: SignalFactory = _default_signal,
         has_tray: bool = True,
         presence_interval: float = 5.0,
+        config: MediaConfig | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.paths = paths
         self.settings = AppSettings(paths)
         self.store = UserStore(paths.database())
+        if tones is None:
+            # One Voice (one AudioIO, one mixed output stream) per phone: in demo mode alice
+            # and bob each capture their own microphone stream instead of sharing one queue.
+            tones = make_voice(self._chosen_devices, config)
         self.bridge = Bridge(self.store, tones, signal_factory, presence_interval, self)
         self.login_window = LoginWindow(self.bridge, self.settings)
         self.settings_view = SettingsView(self.settings, paths.log_file())
@@ -45,6 +56,10 @@ class Phone(QObject):
         self._minimised_start = False
         self.bridge.logged_in.connect(self._on_logged_in)
         self.bridge.logged_out.connect(self._on_logged_out)
+
+    def _chosen_devices(self) -> tuple[str, str]:
+        """Microphone and speaker from Settings, read when the streams next open."""
+        return self.settings.text("audio/input"), self.settings.text("audio/output")
 
     def start(self, minimised: bool = False) -> None:
         """Show the login window; minimised to the tray, log in with the remembered details

@@ -28,6 +28,7 @@ from .loop import QasyncLoop
 from .paths import Paths
 from .phone import Phone
 from .theme import apply_theme
+from .voice import media_available
 
 __all__ = ["main"]
 
@@ -67,7 +68,10 @@ async def render(out: Path, suffix: str = "") -> list[Path]:
         lone.login_window.hide()
         await demo.server.close()
 
-        demo = Demo(SilentTones(), Path(tmp) / "demo")
+        # Real voice when the media extra is installed (each phone its own Voice), so the
+        # call view shows what a user sees: run it with a sound device (or a PulseAudio
+        # null sink) to avoid the "no audio device" line.
+        demo = Demo(None if media_available() else SilentTones(), Path(tmp) / "demo")
         alice, bob = await demo.start()
         await _until(lambda: alice.bridge.status == bob.bridge.status == "online")
         for phone in (alice, bob):
@@ -102,7 +106,11 @@ async def render(out: Path, suffix: str = "") -> list[Path]:
         await _until(lambda: a.call_status == "connected" == b.call_status)
         for digit in "42#":
             alice.main_window.call_view.send_digit(digit)
-        alice.main_window.call_view._update_timer()
+        view = alice.main_window.call_view
+        if a.media is not None:  # the call's quality line, once RTT has been measured
+            measured = view.stats_label.text
+            await _until(lambda: measured().startswith("RTT ") and "RTT –" not in measured(), 20)
+        view._update_timer()
         saved.append(await _save(alice.main_window, out, "call-connected", suffix))
         a.hang_up()
         await _until(lambda: a.call is None and b.call is None)

@@ -1,0 +1,218 @@
+"""The softphone's sound: ``Voice`` plays the UI's tones and gives each call its media.
+
+Why a separate module: the bridge owns the call, but ``sigphone.media`` (aiortc, numpy,
+sounddevice) is an optional extra. This module is the only place in the UI that imports it,
+and only inside ``make_voice``: ``pip install '.[gui]'`` alone still runs (``SilentTones``
+with a sentence saying voice is unavailable). Views never import it; they see the bridge.
+
+One ``Voice`` per phone holds one ``AudioIO``: key tones, ringtone, ringback and the far
+side's voice all go through its single mixed output stream, so a ringing phone and a call
+never fight over a device. Tone methods are plain calls from Qt slots; opening and closing
+streams is reference counted in ``AudioIO`` and runs as tasks tracked here (PortAudio work
+goes to a worker thread there), so nothing blocks the GUI thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .audio import NO_DEVICE, NO_ENGINE, SilentTones, Tones
+
+if TYPE_CHECKING:
+    import numpy as np
+    from aiortc.mediastreams import MediaStreamTrack
+
+    from ..media import AudioIO, CallAudio, MediaConfig, MediaEvent
+
+__all__ = ["Voice", "make_voice", "media_available"]
+
+log = logging.getLogger("sigphone.ui")
+
+#: How long the output stays open after the last key tone in the idle dialer: typing a
+#: number should not open and close the sound card for every digit.
+KEY_HOLD_SECONDS = 1.5
+
+DeviceChoice = Callable[[], tuple[str, str]]
+
+
+def media_available() -> bool:
+    """True when the media extra (aiortc, numpy) is installed; sounddevice is optional
+    (without it, or without PortAudio, calls connect with "no audio device")."""
+    return all(importlib.util.find_spec(m) is not None for m in ("aiortc", "numpy"))
+
+
+class Voice:
+    """Tones (the ``Tones`` protocol) and per-call media over one ``AudioIO``.
+
+    ``source_factory``/``sink`` replace the microphone and the speaker for a call (tests use
+    a ``ToneTrack`` and a collector); tones still go through the mixer.
+    """
+
+    def __init__(
+        self,
+        audio: AudioIO,
+        config: MediaConfig | None = None,
+        devices: DeviceChoice | None = None,
+        source_factory: Callable[[], MediaStreamTrack] | None = None,
+        sink: Callable[[np.ndarray], None] | None = None,
+    ) -> None:
+        from ..media.devices import list_devices
+
+        self.audio = audio
+        self.config = config
+        self.devices = devices
+        self.source_factory = source_factory
+        self.sink = sink
+        found = list_devices()
+        self.problem: str | None = None if found.available else NO_DEVICE
+        #: Called with (kind, message) for AudioIO events: "no-device", "device-lost".
+        self.on_audio_event: Callable[[str, str], None] | None = None
+        audio.on_event = self._audio_event
+        self._ringtone: int | None = None
+        self._ringback: int | None = None
+        self._holds = 0
+        self._key_timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    # --- Tones (called from Qt slots on the loop's thread) ----------------------------
+
+    def key(self, digit: str) -> None:
+        """Q.23 key feedback; keeps the output open briefly for the next key."""
+        from ..media.tones import dtmf
+
+        if len(digit) != 1 or digit not in "0123456789*#ABCD":
+            return
+        self.audio.play_tone(dtmf(digit, 0.1, 0.3))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._key_timer is None:
+            self._hold(True)
+        else:
+            self._key_timer.cancel()
+        self._key_timer = loop.call_later(KEY_HOLD_SECONDS, self._release_keys)
+
+    def ringtone(self, on: bool) -> None:
+        from ..media.tones import RINGTONE
+
+        self._ringtone = self._loop_tone(self._ringtone, on, RINGTONE.period)
+
+    def ringback(self, on: bool) -> None:
+        from ..media.tones import RINGBACK
+
+        self._ringback = self._loop_tone(self._ringback, on, RINGBACK.period)
+
+    def stop(self) -> None:
+        self.ringtone(False)
+        self.ringback(False)
+        if self._key_timer is not None:
+            self._key_timer.cancel()
+            self._release_keys()
+        self.audio.stop_tone()
+
+    @property
+    def ringing(self) -> bool:
+        return self._ringtone is not None
+
+    @property
+    def ringing_back(self) -> bool:
+        return self._ringback is not None
+
+    # --- Calls ---------------------------------------------------------------------------
+
+    def new_call(self, on_event: Callable[[MediaEvent], Any]) -> CallAudio:
+        """Media for the next call (caller: ``offer_extra`` then ``attach``; callee:
+        ``attach`` then ``accept``). Tones stay with the bridge (``tones=False``) so there
+        is one ringback/ringtone path with or without media."""
+        from ..media import CallAudio
+
+        self._apply_devices()
+        source = self.source_factory() if self.source_factory is not None else None
+        return CallAudio(
+            self.audio, self.config, source=source, sink=self.sink, on_event=on_event, tones=False
+        )
+
+    def rescan(self) -> None:
+        """Re-read the problem sentence (the settings page re-scanned the devices)."""
+        from ..media.devices import list_devices
+
+        self.problem = None if list_devices().available else NO_DEVICE
+
+    async def aclose(self) -> None:
+        """Quit: stop tones, let pending stream opens finish, close the devices."""
+        self.stop()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.audio.close()
+
+    # --- Internals -------------------------------------------------------------------------
+
+    def _apply_devices(self) -> None:
+        if self.devices is not None:
+            mic, speaker = self.devices()
+            self.audio.set_devices(mic or None, speaker or None)
+
+    def _loop_tone(self, key: int | None, on: bool, period: Callable[[], Any]) -> int | None:
+        if on and key is None:
+            key = self.audio.play_tone(period(), loop=True)
+            self._hold(True)
+        elif not on and key is not None:
+            self.audio.stop_tone(key)
+            key = None
+            self._hold(False)
+        return key
+
+    def _release_keys(self) -> None:
+        self._key_timer = None
+        self._hold(False)
+
+    def _hold(self, on: bool) -> None:
+        """Keep the output stream open (reference counted in AudioIO, in order: its lock
+        is first come, first served)."""
+        if on:
+            self._holds += 1
+            if self._holds == 1:
+                self._apply_devices()
+            self._spawn(self.audio.start(capture=False))
+        elif self._holds > 0:
+            self._holds -= 1
+            self._spawn(self.audio.stop(capture=False))
+
+    def _spawn(self, coro: Any) -> None:
+        try:
+            task = asyncio.ensure_future(coro)
+        except RuntimeError:  # no loop (a test without one): nothing to open
+            coro.close()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("audio device: %r", task.exception())
+
+    def _audio_event(self, event: Any) -> None:
+        if event.kind in ("no-device", "device-lost"):
+            if event.kind == "device-lost":
+                self.problem = None  # the next open tries again
+            if self.on_audio_event is not None:
+                self.on_audio_event(event.kind, event.message)
+
+
+def make_voice(
+    devices: DeviceChoice | None = None, config: MediaConfig | None = None
+) -> Tones:
+    """A ``Voice`` when the media extra is installed, else ``SilentTones`` saying why."""
+    if not media_available():
+        log.info("voice unavailable: the media extra (aiortc) is not installed")
+        return SilentTones(problem=NO_ENGINE)
+    from ..media import AudioIO
+
+    audio = AudioIO()
+    voice = Voice(audio, config, devices)
+    return voice
