@@ -74,6 +74,23 @@ def test_ringback_and_ringtone_cadences() -> None:
     assert decode_dtmf(ring) == ""  # never mistaken for a key
 
 
+def test_each_ringtone_has_its_own_frequencies() -> None:
+    """The Settings choices are distinct patterns: each one's burst carries its own pair and
+    none of the others', none is a DTMF key, and an unknown name rings Classic."""
+    assert tones.RINGTONES["Classic"] is RINGTONE
+    assert tones.ringtone_named("no such ringtone") is RINGTONE
+    for name, cadence in tones.RINGTONES.items():
+        period = cadence.period()
+        burst = period[SAMPLE_RATE // 50 : SAMPLE_RATE // 50 + 2400]  # 50 ms inside the first on
+        for other in tones.RINGTONES.values():
+            for f in other.frequencies:
+                share = tone_fraction(burst, f)
+                assert (share > 0.3) if f in cadence.frequencies else (share < 0.05), (name, f)
+        assert decode_dtmf(period) == "", name
+    periods = {len(c.period()) for c in tones.RINGTONES.values()}
+    assert len(periods) == len(tones.RINGTONES)  # different cadences too
+
+
 def test_mixer_sums_voice_and_tones_and_loops() -> None:
     mixer = Mixer()
     mixer.voice.write(tones.tone(1000.0, 0.1, amplitude=0.3))

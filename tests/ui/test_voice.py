@@ -18,7 +18,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from sigphone.media import AudioIO, MediaConfig, ice
-from sigphone.media.tones import decode_dtmf
+from sigphone.media.tones import RINGTONES, decode_dtmf, tone_fraction
 from sigphone.media.tracks import ToneTrack
 from sigphone.ui.audio import NO_ENGINE, SilentTones
 from sigphone.ui.voice import Voice
@@ -211,6 +211,32 @@ async def test_phone_voice_uses_the_devices_chosen_in_settings(tmp_path, no_soun
             "USB Headset Mic (MME)",
             None,
         )
+    finally:
+        await phone.bridge.shutdown()
+        phone.close()
+
+
+async def test_phone_rings_with_the_ringtone_chosen_in_settings(tmp_path, no_sound_card) -> None:
+    """Settings "Ringtone" picks the pattern the mixer plays: for each choice, the mixer's
+    first 50 ms carry that ringtone's frequencies and none of the other ringtones'."""
+    from sigphone.ui.paths import Paths
+    from sigphone.ui.phone import Phone
+
+    phone = Phone(Paths.under(tmp_path / "erin"))
+    try:
+        voice = phone.bridge.voice
+        assert isinstance(voice, Voice)
+        others = {f for c in RINGTONES.values() for f in c.frequencies}
+        for name in ("Soft", "Digital", "Classic"):
+            phone.settings_view.ringtone.setCurrentText(name)
+            assert phone.settings.text("audio/ringtone") == name
+            voice.ringtone(True)
+            block = voice.audio.mixer.mix(2400)
+            voice.ringtone(False)
+            wanted = set(RINGTONES[name].frequencies)
+            for f in others:
+                share = tone_fraction(block, f)
+                assert (share > 0.3) if f in wanted else (share < 0.05), (name, f)
     finally:
         await phone.bridge.shutdown()
         phone.close()

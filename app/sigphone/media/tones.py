@@ -20,6 +20,7 @@ __all__ = [
     "DTMF_ROWS",
     "RINGBACK",
     "RINGTONE",
+    "RINGTONES",
     "SAMPLE_RATE",
     "Cadence",
     "decode_dtmf",
@@ -27,6 +28,7 @@ __all__ = [
     "dtmf",
     "dtmf_sequence",
     "goertzel_amplitude",
+    "ringtone_named",
     "to_int16",
     "tone",
     "tone_fraction",
@@ -115,6 +117,25 @@ RINGBACK = Cadence((425.0,), ((1.0, 4.0),), amplitude=0.25)
 #: The callee's ringtone: a UK-style double ring (400+450 Hz, 0.4 on 0.2 off 0.4 on 2 off),
 #: recognisable and distinct from the ringback so the two can be told apart in tests.
 RINGTONE = Cadence((400.0, 450.0), ((0.4, 0.2), (0.4, 2.0)), amplitude=0.4)
+
+#: The ringtones a user can choose (Settings "Ringtone"), by the name shown there. Each has
+#: its own frequencies, none near 425 Hz (ringback) nor on a Q.23 DTMF frequency, so a test
+#: (or a user) can tell them apart: "Classic" is ``RINGTONE``; "Soft" a quieter, slower
+#: single ring (520+660 Hz, 1 s on 3 s off); "Digital" a fast electronic trill
+#: (1800+2200 Hz, four 0.1 s beeps, then 2 s off).
+RINGTONES: dict[str, Cadence] = {
+    "Classic": RINGTONE,
+    "Soft": Cadence((520.0, 660.0), ((1.0, 3.0),), amplitude=0.25),
+    "Digital": Cadence(
+        (1800.0, 2200.0), ((0.1, 0.1), (0.1, 0.1), (0.1, 0.1), (0.1, 2.0)), amplitude=0.3
+    ),
+}
+
+
+def ringtone_named(name: str) -> Cadence:
+    """The ringtone called ``name``; "Classic" for an unknown name (a settings file written
+    by another version must still ring)."""
+    return RINGTONES.get(name, RINGTONE)
 
 
 def to_int16(samples: np.ndarray) -> np.ndarray:

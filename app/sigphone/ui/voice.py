@@ -37,6 +37,8 @@ log = logging.getLogger("sigphone.ui")
 KEY_HOLD_SECONDS = 1.5
 
 DeviceChoice = Callable[[], tuple[str, str]]
+#: The ringtone's name (Settings "audio/ringtone"), read each time the phone starts ringing.
+RingtoneChoice = Callable[[], str]
 
 
 def media_available() -> bool:
@@ -49,7 +51,9 @@ class Voice:
     """Tones (the ``Tones`` protocol) and per-call media over one ``AudioIO``.
 
     ``source_factory``/``sink`` replace the microphone and the speaker for a call (tests use
-    a ``ToneTrack`` and a collector); tones still go through the mixer.
+    a ``ToneTrack`` and a collector); tones still go through the mixer. ``ringtone_name``
+    gives the chosen ringtone (``media.tones.RINGTONES``) when a call starts ringing, so a
+    change in Settings applies to the next call without rebuilding anything.
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class Voice:
         devices: DeviceChoice | None = None,
         source_factory: Callable[[], MediaStreamTrack] | None = None,
         sink: Callable[[np.ndarray], None] | None = None,
+        ringtone_name: RingtoneChoice | None = None,
     ) -> None:
         from ..media.devices import list_devices
 
@@ -67,6 +72,7 @@ class Voice:
         self.devices = devices
         self.source_factory = source_factory
         self.sink = sink
+        self.ringtone_name = ringtone_name
         found = list_devices()
         self.problem: str | None = None if found.available else NO_DEVICE
         #: Called with (kind, message) for AudioIO events: "no-device", "device-lost".
@@ -98,9 +104,11 @@ class Voice:
         self._key_timer = loop.call_later(KEY_HOLD_SECONDS, self._release_keys)
 
     def ringtone(self, on: bool) -> None:
-        from ..media.tones import RINGTONE
+        """Loop the ringtone chosen in Settings (Classic without a choice) until off."""
+        from ..media.tones import ringtone_named
 
-        self._ringtone = self._loop_tone(self._ringtone, on, RINGTONE.period)
+        name = self.ringtone_name() if self.ringtone_name is not None else "Classic"
+        self._ringtone = self._loop_tone(self._ringtone, on, ringtone_named(name).period)
 
     def ringback(self, on: bool) -> None:
         from ..media.tones import RINGBACK
@@ -205,7 +213,9 @@ class Voice:
 
 
 def make_voice(
-    devices: DeviceChoice | None = None, config: MediaConfig | None = None
+    devices: DeviceChoice | None = None,
+    config: MediaConfig | None = None,
+    ringtone_name: RingtoneChoice | None = None,
 ) -> Tones:
     """A ``Voice`` when the media extra is installed, else ``SilentTones`` saying why."""
     if not media_available():
@@ -214,5 +224,5 @@ def make_voice(
     from ..media import AudioIO
 
     audio = AudioIO()
-    voice = Voice(audio, config, devices)
+    voice = Voice(audio, config, devices, ringtone_name=ringtone_name)
     return voice
