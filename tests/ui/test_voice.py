@@ -240,3 +240,41 @@ async def test_phone_rings_with_the_ringtone_chosen_in_settings(tmp_path, no_sou
     finally:
         await phone.bridge.shutdown()
         phone.close()
+
+
+async def test_hold_in_the_call_view_silences_both_ways_and_resume_restores(
+    make_phone, qtbot, no_sound_card
+) -> None:
+    """Hold (call view, shown only while connected): bob hears silence while frames keep
+    flowing, alice's own mute survives Resume, and Resume brings alice's tone back."""
+    heard = Collected()
+    alice_voice = Voice(AudioIO(), LOOPBACK, source_factory=lambda: ToneTrack(1000.0))
+    alice = await make_phone("alice", tones=alice_voice)
+    bob = await make_phone("bob", tones=Voice(AudioIO(), LOOPBACK, sink=heard))
+    view = alice.main_window.call_view
+    assert view.hold.isHidden()  # nothing to hold yet
+    await _call(alice, bob, qtbot)
+    assert not view.hold.isHidden() and view.hold.accessibleName() == "Hold call"
+    assert view.hold.focusPolicy() & Qt.FocusPolicy.TabFocus  # keyboard reachable
+    await until(lambda: heard.has_tone(1000.0), within=20)
+    await until(lambda: alice.bridge.media.reader is not None)  # bob's audio reaches alice
+
+    qtbot.mouseClick(view.hold, Qt.MouseButton.LeftButton)
+    assert alice.bridge.held and view.hold.isChecked()
+    assert view.hold.accessibleName() == "Resume call"
+    assert not alice.bridge.media.reader.enabled  # what bob sends is dropped
+    frames = len(heard)
+    await until(lambda: len(heard) > frames + 10 and heard.silent(), within=10)
+    # Unmuting while held must not let the microphone through.
+    qtbot.mouseClick(view.mute, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.mute, Qt.MouseButton.LeftButton)
+    assert alice.bridge.media.muted
+
+    qtbot.mouseClick(view.hold, Qt.MouseButton.LeftButton)
+    assert not alice.bridge.held and not view.hold.isChecked()
+    assert not alice.bridge.media.muted and alice.bridge.media.reader.enabled
+    await until(lambda: heard.has_tone(1000.0), within=10)
+
+    qtbot.mouseClick(view.hangup, Qt.MouseButton.LeftButton)
+    await until(lambda: bob.bridge.call is None)
+    await until(lambda: view.hold.isHidden())

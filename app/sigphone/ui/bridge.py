@@ -94,6 +94,7 @@ class Bridge(QObject):
     call_state = Signal(str, str, str)  # peer, state, detail sentence
     dtmf_received = Signal(str)  # digits from the other side
     mute_changed = Signal(bool)
+    hold_changed = Signal(bool)
     audio_status = Signal(str)  # "" when sound works; else a sentence (no device, lost, ...)
     call_stats = Signal(str)  # "RTT 1 ms · loss 0.0 % · jitter 2 ms" while connected
     history_changed = Signal()
@@ -121,6 +122,7 @@ class Bridge(QObject):
         self.call_peer = ""
         self.call_status = ""
         self.muted = False
+        self.held = False
         #: The current call's media (None without the media extra or for a call without it).
         self.media: Any = None
         self.voice = tones if isinstance(tones, Voice) else None
@@ -435,8 +437,21 @@ class Bridge(QObject):
         far side's jitter buffer and the stats stay alive and unmuting is instant)."""
         self.muted = muted
         if self.media is not None:
-            self.media.mute(muted)
+            self.media.mute(muted or self.held)  # unmuting during hold must not send voice
         self.mute_changed.emit(muted)
+
+    def set_held(self, held: bool) -> None:
+        """Hold the call locally: media sends silence and drops what arrives, the connection
+        and the SDK call stay up (no re-INVITE: both ends are ours, so no round trip).
+        Resuming keeps the microphone muted if the user had muted it."""
+        if held == self.held:
+            return
+        self.held = held
+        if self.media is not None:
+            self.media.hold(held)
+            if not held and self.muted:
+                self.media.mute(True)
+        self.hold_changed.emit(held)
 
     def call_elapsed(self) -> float:
         return 0.0 if self._connected_at is None else time.time() - self._connected_at
@@ -492,6 +507,9 @@ class Bridge(QObject):
         self.call = None
         self._connected_at = None
         self.muted = False
+        if self.held:
+            self.held = False
+            self.hold_changed.emit(False)
         if self._stats_task is not None:
             self._stats_task.cancel()
             self._stats_task = None
@@ -512,6 +530,8 @@ class Bridge(QObject):
         media.attach(call)
         if self.muted:
             media.mute(True)
+        if self.held:
+            media.hold(True)
 
     def _on_media_event(self, event: Any) -> None:
         """CallAudio's events (on the loop): only the ones a user needs to read."""

@@ -1,4 +1,4 @@
-"""The in-call view (G5): peer, state, elapsed time, mute, hang up, DTMF keypad.
+"""The in-call view (G5): peer, state, elapsed time, mute, hold, hang up, DTMF keypad.
 
 States come from ``Bridge.call_state``; the timer ticks once a second from the bridge's
 connect time (no counting of ticks, so a busy loop never makes the clock drift). Digits
@@ -80,6 +80,13 @@ class CallView(QWidget):
         self.mute.setCheckable(True)
         self.mute.setAccessibleName("Mute microphone")
         self.mute.toggled.connect(bridge.set_muted)
+        # Hold: shown only while connected (there is nothing to hold before or after).
+        self.hold = QPushButton(icon("hold"), "H&old")
+        self.hold.setCheckable(True)
+        self.hold.setAccessibleName("Hold call")
+        self.hold.setToolTip("Hold: the other side hears silence and you hear nothing")
+        self.hold.setVisible(False)
+        self.hold.toggled.connect(bridge.set_held)
         self.hangup = QPushButton(icon("hangup", "white"), "&Hang up")
         self.hangup.setObjectName("hangupButton")
         self.hangup.setAccessibleName("Hang up")
@@ -91,6 +98,7 @@ class CallView(QWidget):
         self.answer.clicked.connect(bridge.accept)
         buttons = QHBoxLayout()
         buttons.addWidget(self.mute)
+        buttons.addWidget(self.hold)
         buttons.addStretch(1)
         buttons.addWidget(self.answer)
         buttons.addWidget(self.hangup)
@@ -116,6 +124,7 @@ class CallView(QWidget):
         self._back.timeout.connect(self.finished.emit)
         bridge.call_state.connect(self.on_state)
         bridge.mute_changed.connect(self._on_mute)
+        bridge.hold_changed.connect(self._on_hold)
         bridge.audio_status.connect(self._on_audio)
         bridge.call_stats.connect(self._on_stats)
 
@@ -126,6 +135,7 @@ class CallView(QWidget):
         connected = state == "connected"
         self.keypad.setEnabled(connected)
         self.mute.setEnabled(connected)
+        self.hold.setVisible(connected)
         self.answer.setVisible(state == "incoming")
         self.hangup.setEnabled(state != "ended")
         self.hangup.setText("&Decline" if state == "incoming" else "&Hang up")
@@ -173,3 +183,8 @@ class CallView(QWidget):
         self.mute.setChecked(muted)
         self.mute.setIcon(icon("mic-off" if muted else "mic"))
         self.mute.setText("Un&mute" if muted else "&Mute")
+
+    def _on_hold(self, held: bool) -> None:
+        self.hold.setChecked(held)
+        self.hold.setText("Res&ume" if held else "H&old")
+        self.hold.setAccessibleName("Resume call" if held else "Hold call")
