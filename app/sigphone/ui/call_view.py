@@ -81,7 +81,7 @@ class CallView(QWidget):
         self.mute.setAccessibleName("Mute microphone")
         self.mute.toggled.connect(bridge.set_muted)
         # Hold: shown only while connected (there is nothing to hold before or after).
-        self.hold = QPushButton(icon("hold"), "H&old")
+        self.hold = QPushButton(icon("hold"), "Ho&ld")
         self.hold.setCheckable(True)
         self.hold.setAccessibleName("Hold call")
         self.hold.setToolTip("Hold: the other side hears silence and you hear nothing")
@@ -186,5 +186,5 @@ class CallView(QWidget):
 
     def _on_hold(self, held: bool) -> None:
         self.hold.setChecked(held)
-        self.hold.setText("Res&ume" if held else "H&old")
+        self.hold.setText("Res&ume" if held else "Ho&ld")
         self.hold.setAccessibleName("Resume call" if held else "Hold call")
