@@ -278,3 +278,49 @@ async def test_hold_in_the_call_view_silences_both_ways_and_resume_restores(
     qtbot.mouseClick(view.hangup, Qt.MouseButton.LeftButton)
     await until(lambda: bob.bridge.call is None)
     await until(lambda: view.hold.isHidden())
+
+
+async def test_ringtone_goes_to_the_ringer_chosen_in_settings(tmp_path, no_sound_card) -> None:
+    """Settings "Ringer": "Same as speaker" rings in the speaker's mixer; another device rings
+    in a second, output-only AudioIO opened on it (its mixer is what that stream would play)
+    and the speaker's mixer stays silent; a ringer that is not connected (no sound card
+    here) falls back to the speaker, so the call is never silent."""
+    from sigphone.ui.paths import Paths
+    from sigphone.ui.phone import Phone
+    from sigphone.ui.settings_view import SAME_AS_SPEAKER
+
+    classic = RINGTONES["Classic"].frequencies
+    phone = Phone(Paths.under(tmp_path / "fred"))
+    try:
+        voice = phone.bridge.voice
+        assert isinstance(voice, Voice)
+        ringer = phone.settings_view.ringer
+        assert ringer.itemText(0) == SAME_AS_SPEAKER
+        assert phone.settings.text("audio/ringer") == ""
+        voice.ringtone(True)
+        assert voice.ringing_device is voice.audio and voice.ringer_audio is None
+        voice.ringtone(False)
+        voice.audio.mixer.mix(48_000)
+
+        ringer.addItems(["USB Ringer (MME)"])
+        ringer.setCurrentText("USB Ringer (MME)")
+        assert phone.settings.text("audio/ringer") == "USB Ringer (MME)"
+        voice.ringtone(True)
+        ring = voice.ringer_audio
+        assert ring is not None and voice.ringing_device is ring
+        assert ring.output_device == "USB Ringer (MME)"
+        block = ring.mixer.mix(2400)
+        assert all(tone_fraction(block, f) > 0.3 for f in classic)
+        assert float(abs(voice.audio.mixer.mix(2400)).max()) == 0.0  # not on the speaker
+
+        # The ringer cannot open (null device): the ring moves to the speaker.
+        await until(lambda: voice.ringing_device is voice.audio)
+        assert voice.ringing
+        block = voice.audio.mixer.mix(2400)
+        assert all(tone_fraction(block, f) > 0.3 for f in classic)
+        voice.ringtone(False)
+        assert not voice.ringing and voice.ringing_device is None
+        await until(lambda: not ring.playing and not voice.audio.playing)
+    finally:
+        await phone.bridge.shutdown()
+        phone.close()

@@ -45,7 +45,9 @@ class Phone(QObject):
         if tones is None:
             # One Voice (one AudioIO, one mixed output stream) per phone: in demo mode alice
             # and bob each capture their own microphone stream instead of sharing one queue.
-            tones = make_voice(self._chosen_devices, config, self._chosen_ringtone)
+            tones = make_voice(
+                self._chosen_devices, config, self._chosen_ringtone, self._chosen_ringer
+            )
         self.bridge = Bridge(self.store, tones, signal_factory, presence_interval, self)
         self.login_window = LoginWindow(self.bridge, self.settings)
         self.settings_view = SettingsView(self.settings, paths.log_file())
@@ -64,6 +66,10 @@ class Phone(QObject):
     def _chosen_ringtone(self) -> str:
         """The ringtone's name from Settings, read each time a call starts ringing."""
         return self.settings.text("audio/ringtone")
+
+    def _chosen_ringer(self) -> str:
+        """The ringer output from Settings ("" = same as the speaker), read at each ring."""
+        return self.settings.text("audio/ringer")
 
     def start(self, minimised: bool = False) -> None:
         """Show the login window; minimised to the tray, log in with the remembered details

@@ -31,6 +31,10 @@ __all__ = ["SettingsView"]
 
 THEMES = {"System": "system", "Light": "light", "Dark": "dark"}
 RINGTONES = ("Classic", "Soft", "Digital")
+#: First entry of the microphone and speaker lists, saved as "".
+DEFAULT_DEVICE = "System default"
+#: First entry of the ringer list, saved as "": the ringtone plays on the speaker.
+SAME_AS_SPEAKER = "Same as speaker"
 
 
 class SettingsView(QWidget):
@@ -118,14 +122,14 @@ class SettingsView(QWidget):
         self.minimised.toggled.connect(lambda on: self._save("ui/start_minimised", on))
 
     def show_devices(self, devices: AudioDevices) -> None:
-        for combo, names, key in (
-            (self.input, devices.inputs, "audio/input"),
-            (self.output, devices.outputs, "audio/output"),
-            (self.ringer, devices.outputs, "audio/ringer"),
+        for combo, names, key, first in (
+            (self.input, devices.inputs, "audio/input", DEFAULT_DEVICE),
+            (self.output, devices.outputs, "audio/output", DEFAULT_DEVICE),
+            (self.ringer, devices.outputs, "audio/ringer", SAME_AS_SPEAKER),
         ):
             combo.blockSignals(True)
             combo.clear()
-            combo.addItems(["System default", *names])
+            combo.addItems([first, *names])
             saved = self.settings.text(key)
             if saved and saved in names:
                 combo.setCurrentText(saved)
@@ -135,7 +139,7 @@ class SettingsView(QWidget):
         self.audio_problem.setVisible(bool(devices.problem))
 
     def _save(self, key: str, value: object) -> None:
-        self.settings.set(key, "" if value == "System default" else value)
+        self.settings.set(key, "" if value in (DEFAULT_DEVICE, SAME_AS_SPEAKER) else value)
         self.settings.sync()
 
     def _on_theme(self, text: str) -> None:

@@ -7,9 +7,13 @@ with a sentence saying voice is unavailable). Views never import it; they see th
 
 One ``Voice`` per phone holds one ``AudioIO``: key tones, ringtone, ringback and the far
 side's voice all go through its single mixed output stream, so a ringing phone and a call
-never fight over a device. Tone methods are plain calls from Qt slots; opening and closing
-streams is reference counted in ``AudioIO`` and runs as tasks tracked here (PortAudio work
-goes to a worker thread there), so nothing blocks the GUI thread.
+never fight over a device. The one exception is a ringer device (Settings "Ringer") other
+than the speaker: the ringtone then plays on a second, output-only ``AudioIO`` opened only
+while ringing, and moves back to the speaker if that device cannot be opened or is lost.
+
+Tone methods are plain calls from Qt slots; opening and closing streams is reference counted
+in ``AudioIO`` and runs as tasks tracked here (PortAudio work goes to a worker thread
+there), so nothing blocks the GUI thread.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ KEY_HOLD_SECONDS = 1.5
 DeviceChoice = Callable[[], tuple[str, str]]
 #: The ringtone's name (Settings "audio/ringtone"), read each time the phone starts ringing.
 RingtoneChoice = Callable[[], str]
+#: The ringer output's label (Settings "audio/ringer"; "" = same as the speaker), read each
+#: time the phone starts ringing.
+RingerChoice = Callable[[], str]
 
 
 def media_available() -> bool:
@@ -64,6 +71,7 @@ class Voice:
         source_factory: Callable[[], MediaStreamTrack] | None = None,
         sink: Callable[[np.ndarray], None] | None = None,
         ringtone_name: RingtoneChoice | None = None,
+        ringer_device: RingerChoice | None = None,
     ) -> None:
         from ..media.devices import list_devices
 
@@ -73,6 +81,14 @@ class Voice:
         self.source_factory = source_factory
         self.sink = sink
         self.ringtone_name = ringtone_name
+        self.ringer_device = ringer_device
+        #: A second AudioIO, output only, opened only while ringing on a ringer device other
+        #: than the speaker (a loud external ringer, the laptop speaker while a headset is
+        #: the call's speaker). Built on first use; None when the ringer is the speaker.
+        self.ringer_audio: AudioIO | None = None
+        #: The AudioIO the current ringtone plays on (main or ringer), None when silent.
+        self._ringing_on: AudioIO | None = None
+        self._ringer_failed = False
         found = list_devices()
         self.problem: str | None = None if found.available else NO_DEVICE
         #: Called with (kind, message) for AudioIO events: "no-device", "device-lost".
@@ -104,11 +120,29 @@ class Voice:
         self._key_timer = loop.call_later(KEY_HOLD_SECONDS, self._release_keys)
 
     def ringtone(self, on: bool) -> None:
-        """Loop the ringtone chosen in Settings (Classic without a choice) until off."""
+        """Loop the ringtone chosen in Settings (Classic without a choice) until off, on the
+        ringer device when one other than the speaker is chosen."""
         from ..media.tones import ringtone_named
 
-        name = self.ringtone_name() if self.ringtone_name is not None else "Classic"
-        self._ringtone = self._loop_tone(self._ringtone, on, ringtone_named(name).period)
+        if on and self._ringtone is None:
+            name = self.ringtone_name() if self.ringtone_name is not None else "Classic"
+            period = ringtone_named(name).period()
+            ringer = self._ringer_audio()
+            if ringer is None:
+                self._ringtone = self._loop_tone(None, True, lambda: period)
+                self._ringing_on = self.audio
+            else:
+                self._ringtone = ringer.play_tone(period, loop=True)
+                self._ringing_on = ringer
+                self._spawn(ringer.start(capture=False))
+        elif not on and self._ringtone is not None:
+            if self._ringing_on is self.audio:
+                self._ringtone = self._loop_tone(self._ringtone, False, lambda: None)
+            elif self._ringing_on is not None:
+                self._ringing_on.stop_tone(self._ringtone)
+                self._spawn(self._ringing_on.stop(capture=False))
+                self._ringtone = None
+            self._ringing_on = None
 
     def ringback(self, on: bool) -> None:
         from ..media.tones import RINGBACK
@@ -122,6 +156,11 @@ class Voice:
             self._key_timer.cancel()
             self._release_keys()
         self.audio.stop_tone()
+
+    @property
+    def ringing_device(self) -> AudioIO | None:
+        """The AudioIO the ringtone plays on now (``audio`` or ``ringer_audio``)."""
+        return self._ringing_on
 
     @property
     def ringing(self) -> bool:
@@ -156,8 +195,44 @@ class Voice:
         self.stop()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.audio.close()
+        if self.ringer_audio is not None:
+            await self.ringer_audio.close()
 
     # --- Internals -------------------------------------------------------------------------
+
+    def _ringer_audio(self) -> AudioIO | None:
+        """The ringer's AudioIO, or None to ring on the speaker (no choice, or the same
+        device as the speaker: one stream per device, never two on one card)."""
+        from ..media import AudioIO
+
+        ringer = self.ringer_device() if self.ringer_device is not None else ""
+        if self._ringer_failed:  # this ring already fell back; the next ring tries again
+            self._ringer_failed = False
+            return None
+        speaker = self.devices()[1] if self.devices is not None else ""
+        if not ringer or ringer == speaker:
+            return None
+        if self.ringer_audio is None:
+            self.ringer_audio = AudioIO()
+            self.ringer_audio.on_event = self._ringer_event
+        self.ringer_audio.set_devices(None, ringer)
+        return self.ringer_audio
+
+    def _ringer_event(self, event: Any) -> None:
+        """The ringer device is missing or was lost while ringing: ring on the speaker
+        instead, so an unplugged ringer never means a silent incoming call."""
+        if event.kind not in ("no-device", "device-lost"):
+            return
+        log.warning("ringer: %s; ringing on the speaker", event.message)
+        ringer = self.ringer_audio
+        if ringer is None or self._ringing_on is not ringer or self._ringtone is None:
+            return
+        ringer.stop_tone(self._ringtone)
+        self._spawn(ringer.stop(capture=False))
+        self._ringtone = None
+        self._ringing_on = None
+        self._ringer_failed = True
+        self.ringtone(True)
 
     def _apply_devices(self) -> None:
         if self.devices is not None:
@@ -216,6 +291,7 @@ def make_voice(
     devices: DeviceChoice | None = None,
     config: MediaConfig | None = None,
     ringtone_name: RingtoneChoice | None = None,
+    ringer_device: RingerChoice | None = None,
 ) -> Tones:
     """A ``Voice`` when the media extra is installed, else ``SilentTones`` saying why."""
     if not media_available():
@@ -224,5 +300,7 @@ def make_voice(
     from ..media import AudioIO
 
     audio = AudioIO()
-    voice = Voice(audio, config, devices, ringtone_name=ringtone_name)
+    voice = Voice(
+        audio, config, devices, ringtone_name=ringtone_name, ringer_device=ringer_device
+    )
     return voice
