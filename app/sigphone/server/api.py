@@ -20,10 +20,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import msgspec
 from aiohttp import web
 
-from ..protocol import frames as f
 from ..protocol.api_auth import (
     APP_HEADER,
     NONCE_HEADER,
@@ -38,8 +36,6 @@ from ..protocol.errors import ErrorCode, SignalError
 from ..protocol.limits import (
     MAX_FRAME_BYTES,
     MAX_P2P_MSG_CHARS,
-    MAX_USER_ATTR_NAME_CHARS,
-    MAX_USER_ATTR_VALUE_CHARS,
     MAX_USERLIST_ALL,
 )
 from ..protocol.names import check_name, check_text
@@ -117,8 +113,7 @@ class ServerApi:
             channels.subscribe(
                 app_id, CHANNEL_EVENT_CHANNEL, partial(self._channel_activity, app_id)
             )
-        self._set_attr = hub.handlers[f.SetAttr]
-        hub.register(f.SetAttr, self._on_set_attr)
+        hub.on_user_attr(self._attr_stored)
         app = web.Application(middlewares=[self._errors], client_max_size=MAX_FRAME_BYTES)
         app.add_routes(
             [
@@ -244,12 +239,8 @@ class ServerApi:
     async def _set_user_attr(self, request: web.Request) -> web.Response:
         app = request[APP_KEY]
         account = check_name(request.match_info["account"], "account")
-        name = check_name(request.match_info["name"], "attribute name", MAX_USER_ATTR_NAME_CHARS)
-        value = check_text(
-            (await self._json(request)).get("value"), "value", MAX_USER_ATTR_VALUE_CHARS
-        )
-        await self.hub.store.set_user_attr(app, account, name, value)
-        self._publish(app, {"type": "attr", "account": account, "name": name, "value": value})
+        value = (await self._json(request)).get("value")
+        await self.hub.set_user_attr(app, account, request.match_info["name"], value)
         return web.json_response({})
 
     async def _send_message(self, request: web.Request) -> web.Response:
@@ -387,17 +378,5 @@ class ServerApi:
         event = {"type": "offline", "account": session.account, "reason": int(code)}
         self._publish(session.app, event)
 
-    def _on_set_attr(self, session: ServerSession, frame: msgspec.Struct) -> Any:
-        """The hub's set_attr, then an ``attr`` event for the stream once it is stored."""
-        result = self._set_attr(session, frame)
-        assert isinstance(frame, f.SetAttr)
-        event = {"type": "attr", "account": session.account, "name": frame.name}
-        event["value"] = frame.value
-
-        def stored(fut: asyncio.Future[Any]) -> None:
-            if not fut.cancelled() and fut.exception() is None:
-                self._publish(session.app, event)
-
-        if isinstance(result, asyncio.Future):
-            result.add_done_callback(stored)
-        return result
+    def _attr_stored(self, app: str, account: str, name: str, value: str) -> None:
+        self._publish(app, {"type": "attr", "account": account, "name": name, "value": value})

@@ -40,6 +40,8 @@ ReplyData = dict[str, Any] | None
 Handler = Callable[[ServerSession, Any], "ReplyData | asyncio.Future[ReplyData]"]
 SessionEndHook = Callable[[ServerSession, ErrorCode], None]
 SessionStartHook = Callable[[ServerSession], None]
+#: ``hook(app, account, name, value)`` after a user attribute is stored ("" = deleted).
+AttrHook = Callable[[str, str, str, str], None]
 
 
 @dataclass(slots=True)
@@ -79,6 +81,7 @@ class Hub:
         self.handlers: dict[type[msgspec.Struct], Handler] = {}
         self.session_end_hooks: list[SessionEndHook] = []
         self.session_start_hooks: list[SessionStartHook] = []
+        self.attr_hooks: list[AttrHook] = []
         self._purger: asyncio.Task[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
         self.register(f.Logout, self._on_logout)
@@ -94,6 +97,11 @@ class Hub:
     def register(self, frame_type: type[msgspec.Struct], handler: Handler) -> None:
         """Route requests of ``frame_type`` to ``handler(session, frame)``."""
         self.handlers[frame_type] = handler
+
+    def on_user_attr(self, hook: AttrHook) -> None:
+        """Call ``hook(app, account, name, value)`` once a user attribute change is stored,
+        whoever made it (the user, invoke or the Server API)."""
+        self.attr_hooks.append(hook)
 
     def on_session_end(self, hook: SessionEndHook) -> None:
         """Call ``hook(session, reason)`` whenever a session ends for good."""
@@ -343,10 +351,24 @@ class Hub:
         return {}
 
     def _on_set_attr(self, session: ServerSession, frame: f.SetAttr) -> asyncio.Future[ReplyData]:
-        check_name(frame.name, "attribute name", MAX_USER_ATTR_NAME_CHARS)
-        check_text(frame.value, "attribute value", MAX_USER_ATTR_VALUE_CHARS)
-        fut = self.store.set_user_attr(session.app, session.account, frame.name, frame.value)
-        return _then(fut, lambda _: {})
+        return self.set_user_attr(session.app, session.account, frame.name, frame.value)
+
+    def set_user_attr(
+        self, app: str, account: str, name: str, value: str
+    ) -> asyncio.Future[ReplyData]:
+        """Validate and store one user attribute, then tell the attribute hooks."""
+        check_name(name, "attribute name", MAX_USER_ATTR_NAME_CHARS)
+        check_text(value, "attribute value", MAX_USER_ATTR_VALUE_CHARS)
+
+        def stored(_: object) -> ReplyData:
+            for hook in self.attr_hooks:
+                try:
+                    hook(app, account, name, value)
+                except Exception:
+                    log.exception("user attribute hook failed")
+            return {}
+
+        return _then(self.store.set_user_attr(app, account, name, value), stored)
 
     def _attr_owner(self, session: ServerSession, account: str | None) -> str:
         return session.account if account is None else check_name(account, "account")
