@@ -10,6 +10,7 @@ import asyncio
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,17 +269,32 @@ async def p2p(kind: str, s: Settings, *, durable: bool = True) -> list[Row]:
         conns = await gen.sessions(accounts)
         send = p2p_sender(gen, conns[0::2], conns[1::2])
         await asyncio.sleep(0.3)
-        rows = []
-        for rate in s.p2p_rates:
-            st = await run_step(gen, send, rate, s.seconds, server.pid)
-            rows.append(_step_row("p2p", name, f"{n // 2} pairs, {rate:g} msg/s", st))
-            if st.saturated:
-                break  # the ladder stops where the server falls behind
-            await asyncio.sleep(0.3)
-        return rows
+        return await _ladder(
+            gen, send, s.p2p_rates, s.seconds, server.pid,
+            lambda rate, st: _step_row("p2p", name, f"{n // 2} pairs, {rate:g} msg/s", st),
+        )  # fmt: skip
     finally:
         await gen.stop()
         await server.stop()
+
+
+async def _ladder(
+    gen: Gen,
+    send: Any,
+    rates: list[float],
+    seconds: float,
+    pid: int,
+    row: Callable[[float, RateStep], Row],
+) -> list[Row]:
+    """Open-loop steps at rising rates; stops at the first step the server falls behind."""
+    rows: list[Row] = []
+    for rate in rates:
+        st = await run_step(gen, send, rate, seconds, pid)
+        rows.append(row(rate, st))
+        if st.saturated:
+            break
+        await asyncio.sleep(0.3)
+    return rows
 
 
 # --- (3) channel fan-out -----------------------------------------------------------------
@@ -323,14 +339,10 @@ async def fanout(kind: str, s: Settings, channels: int, members: int) -> list[Ro
         await gen.sessions(rest, channel=lambda i: names[(i + channels) % channels])
         send = channel_sender(gen, publishers, names, members)
         await asyncio.sleep(0.5)
-        rows = []
-        for rate in [d / members for d in s.fanout_rates]:
-            st = await run_step(gen, send, rate, s.seconds, server.pid)
-            rows.append(_step_row("fanout", kind, f"{shape}, {rate:g} msg/s", st))
-            if st.saturated:
-                break  # the ladder stops where the server falls behind
-            await asyncio.sleep(0.3)
-        return rows
+        return await _ladder(
+            gen, send, [d / members for d in s.fanout_rates], s.seconds, server.pid,
+            lambda rate, st: _step_row("fanout", kind, f"{shape}, {rate:g} msg/s", st),
+        )  # fmt: skip
     finally:
         await gen.stop()
         await server.stop()
