@@ -66,6 +66,14 @@ class _Stream:
         self.closing = False
         self.xruns = 0
 
+    def tick(self, frames: int, status: Any) -> None:
+        """Called by each PortAudio callback: the numbers the watchdog reads."""
+        self.callbacks += 1
+        self.last_callback = time.monotonic()
+        self.blocksize = frames
+        if status:
+            self.xruns += 1
+
 
 class AudioIO:
     """Microphone and speaker for calls and tones; ``start``/``stop`` are reference counted
@@ -258,11 +266,7 @@ class AudioIO:
         mic = self.mic
 
         def callback(indata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
-            s.callbacks += 1
-            s.last_callback = time.monotonic()
-            s.blocksize = frames
-            if status:
-                s.xruns += 1
+            s.tick(frames, status)
             mic.write(indata[:, 0])
 
         return callback
@@ -271,11 +275,7 @@ class AudioIO:
         mixer = self.mixer
 
         def callback(outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
-            s.callbacks += 1
-            s.last_callback = time.monotonic()
-            s.blocksize = frames
-            if status:
-                s.xruns += 1
+            s.tick(frames, status)
             outdata[:] = mixer.mix(frames).reshape(-1, 1)
 
         return callback
