@@ -4,7 +4,7 @@
    ToneTrack sends a 20 ms click every 0.5 s and notes when its frame left ``recv``; bob's
    TrackReader notes when the decoded frame holding the click's onset arrived. Run for each
    jitter-buffer prefetch (aiortc's 4, and smaller).
-2. Device to device: a private PulseAudio (tests/pulse.py) with a combine sink that plays
+2. Device to device: a private PulseAudio (tests/support/pulse.py) with a combine sink that plays
    each click into alice's virtual microphone and straight into bob's virtual speaker at
    the same instant; one recording of the speaker then holds the click twice, and the gap is
    microphone -> PortAudio -> Opus/SRTP -> PortAudio -> speaker.

@@ -10,36 +10,11 @@ from pathlib import Path
 import pytest
 
 from sigphone.media.devices import list_devices, load_sounddevice
-from sigphone.sdk import Session, Signal
-from sigphone.server import HubConfig, ServerConfig, SignalServer
+from sigphone.sdk import Session
+from sigphone.server import SignalServer
 
-from .pulse import PulseAudio
-
-#: An app without a certificate (accepts _no_need_token) and one with a certificate.
-APP = "testapp"
-CERT_APP = "C5D15F8FD394285DA5227B533302A518"
-CERT = "fe1a0437bf217bdd34cd65053fb0fe1d"
-NO_TOKEN = "_no_need_token"
-
-
-def fast_config(data: Path | None) -> ServerConfig:
-    """Short time limits so tests run in milliseconds (defaults are proven separately)."""
-    return ServerConfig(
-        port=0,
-        data=data,
-        apps={APP: None, CERT_APP: CERT},
-        hub=HubConfig(resume_grace=0.3, purge_interval=3600),
-    )
-
-
-def fast_signal(url: str, app: str = APP) -> Signal:
-    sig = Signal(app, server=url)
-    sig.request_timeout = 10.0
-    sig.connect_timeout = 5.0
-    sig.reconnect_delay = 0.05
-    sig.reconnect_delay_max = 0.3
-    sig.ack_delay = 0.01
-    return sig
+from .support.config import NO_TOKEN, fast_config, fast_signal
+from .support.pulse import PulseAudio
 
 
 @pytest.fixture
@@ -69,7 +44,7 @@ async def login(server: SignalServer) -> AsyncIterator[Login]:
 
 @pytest.fixture(scope="session")
 def pulse() -> Iterator[PulseAudio]:
-    """A private PulseAudio daemon with a virtual microphone and speaker (tests/pulse.py),
+    """A private PulseAudio daemon with a virtual microphone and speaker (tests/support/pulse.py),
     made PortAudio's default devices for the whole test session.
 
     Missing pulseaudio or libportaudio2 skips locally but fails when SIGPHONE_REQUIRE_AUDIO=1

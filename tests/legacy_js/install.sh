@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what tests/test_legacy_js.py needs into tests/legacy_js/node_modules: the vendor's
+# Install what tests/e2e/test_legacy_js.py needs into tests/legacy_js/node_modules: the vendor's
 # unmodified JS SDK (proprietary licence: installed at test time, never committed) and
 # playwright-core (which must never download a browser: the tests use Debian's chromium).
 set -euo pipefail

@@ -31,8 +31,8 @@ from sigphone.ui.bridge import Bridge
 from sigphone.ui.loop import QasyncLoop
 from sigphone.ui.store import UserStore
 
-from ..conftest import APP, NO_TOKEN, fast_signal
-from ..waiting import until
+from ..support.config import APP, NO_TOKEN, fast_signal
+from ..support.waiting import until
 
 
 def _leave_qt_events_to_the_loop() -> None:

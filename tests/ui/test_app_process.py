@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..waiting import until
+from ..support.waiting import until
 
 ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
 

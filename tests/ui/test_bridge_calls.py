@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..waiting import until
+from ..support.waiting import until
 
 
 async def test_dial_accept_dtmf_hang_up_and_history(make_bridge) -> None:

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from sigphone.ui.tray import badge_icon
 
-from ..waiting import until
+from ..support.waiting import until
 
 
 def _history_rows(phone) -> list[tuple[str, str]]:

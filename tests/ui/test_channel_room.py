@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from ..waiting import until
+from ..support.waiting import until
 
 
 def _members(phone) -> list[str]:

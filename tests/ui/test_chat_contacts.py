@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from ..waiting import until
+from ..support.waiting import until
 
 
 async def test_chat_both_ways_with_delivery_state(make_phone, qtbot) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sigphone.ui.audio import SilentTones
 from sigphone.ui.demo import Demo
 
-from ..waiting import until
+from ..support.waiting import until
 
 
 async def test_demo_two_phones_call_and_chat(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 
 from sigphone.protocol import make_token
 
-from ..conftest import CERT, CERT_APP
-from ..waiting import until
+from ..support.config import CERT, CERT_APP
+from ..support.waiting import until
 
 
 async def test_login_success_shows_the_main_window(make_phone, qtbot) -> None:

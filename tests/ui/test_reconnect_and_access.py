@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QListWidget, QWidget
 
-from ..netfault import FaultyLink
-from ..waiting import until
+from ..support.netfault import FaultyLink
+from ..support.waiting import until
 
 
 async def test_reconnect_banner_counts_attempts_and_hides(make_phone, server) -> None:

@@ -10,8 +10,8 @@ from sigphone.ui.paths import Paths
 from sigphone.ui.phone import Phone
 from sigphone.ui.settings import AppSettings
 
-from ..conftest import APP, NO_TOKEN, fast_signal
-from ..waiting import until
+from ..support.config import APP, NO_TOKEN, fast_signal
+from ..support.waiting import until
 
 
 def _remember(root: Path, url: str, app: str) -> Paths:

@@ -23,8 +23,8 @@ from sigphone.media.tracks import ToneTrack
 from sigphone.ui.audio import NO_ENGINE, SilentTones
 from sigphone.ui.voice import Voice
 
-from ..media_helpers import Collected
-from ..waiting import until
+from ..support.media_helpers import Collected
+from ..support.waiting import until
 
 LOOPBACK = MediaConfig(host_addresses=ice.LOOPBACK)
 
@@ -168,7 +168,7 @@ async def test_gc_guard_collects_on_the_gui_thread(qapp) -> None:
 
     from sigphone.ui.gc_guard import GcGuard
 
-    from ..waiting import until as wait_until
+    from ..support.waiting import until as wait_until
 
     freed_on: list[str] = []
 

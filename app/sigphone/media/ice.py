@@ -8,7 +8,7 @@ a ``ContextVar`` that ``host_addresses(...)`` sets only around our own gathering
 peer connections in the process are unaffected, and nothing is patched per call.
 
 If an aioice upgrade renames the helper, ``install`` raises at import of the engine and
-tests/test_media_engine.py (only loopback candidates in the offer) fails, instead of a call
+tests/media/test_engine.py (only loopback candidates in the offer) fails, instead of a call
 silently gathering the wrong addresses.
 """
 

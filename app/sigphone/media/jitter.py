@@ -5,7 +5,7 @@ released only once four later frames have arrived, ~60-80 ms of delay on a quiet
 (measured in docs/media.md). There is no public setting, so ``set_prefetch`` replaces the
 receiver's buffer before the first packet arrives. It touches one private attribute; if an
 aiortc upgrade renames it, ``set_prefetch`` raises ``RuntimeError`` (never a silent no-op)
-and tests/test_media_engine.py fails, so the upgrade cannot go unnoticed.
+and tests/media/test_engine.py fails, so the upgrade cannot go unnoticed.
 
 A smaller prefetch trades tolerance of reordered or bursty packets for delay: 1-2 frames
 suits loopback and a LAN; keep aiortc's 4 across the internet.

@@ -7,10 +7,15 @@ the call's state; see docs/calls.md for the state machine and the JSON of every 
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
+from .call_payloads import (
+    MAX_CALL_EXTRA_CHARS,
+    DtmfMessage,
+    check_extra,
+    encode_call_message,
+    parse_invite_extra,
+)
 from .errors import ErrorCode, SignalError
 from .frames import Event, Request, client_frame, event_kind
 
@@ -35,8 +40,6 @@ __all__ = [
     "parse_invite_extra",
 ]
 
-#: A call's ``extra``: up to 8K characters (Web API, channelInviteUser2).
-MAX_CALL_EXTRA_CHARS = 8 * 1024
 #: Digits in one channelInviteDTMF (the seeds are silent; a dial string fits easily).
 MAX_DTMF_CHARS = 128
 #: DTMF digits of the 4x4 keypad (RFC 4733 events 0-15).
@@ -139,38 +142,6 @@ def check_call_id(call: object) -> str:
     return call
 
 
-def check_extra(extra: object, what: str = "extra") -> str:
-    """Free text up to 8K characters (accept, refuse, end and message extras)."""
-    if not isinstance(extra, str):
-        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"{what} must be a string")
-    if len(extra) > MAX_CALL_EXTRA_CHARS:
-        raise SignalError(
-            ErrorCode.GENERAL_E_LARGE_PARAM, f"{what} is longer than {MAX_CALL_EXTRA_CHARS}"
-        )
-    return extra
-
-
-def parse_invite_extra(extra: object) -> dict[str, Any]:
-    """The invite's extra: "" or a JSON object up to 8K characters.
-
-    Returns the decoded object; ``_require_peer_online`` must be 0 or 1 when present. The
-    other keys (``srcNum``, ``destMediaUid``, anything else) reach the callee untouched.
-    """
-    text = check_extra(extra)
-    if not text.strip():
-        return {}
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "extra must be JSON") from None
-    if not isinstance(obj, dict):
-        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "extra must be a JSON object")
-    flag = obj.get("_require_peer_online", 0)
-    if isinstance(flag, bool) or flag not in (0, 1):
-        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "_require_peer_online must be 0 or 1")
-    return obj
-
-
 def check_dtmf(dtmf: object) -> str:
     """1..128 DTMF digits: 0-9, *, #, A-D (lower-case a-d are taken as upper-case)."""
     if not isinstance(dtmf, str) or not dtmf:
@@ -185,4 +156,4 @@ def check_dtmf(dtmf: object) -> str:
 
 def dtmf_payload(digits: str) -> str:
     """What the other side's on_invite_msg receives for channelInviteDTMF."""
-    return json.dumps({"type": "dtmf", "dtmf": digits}, separators=(",", ":"))
+    return encode_call_message(DtmfMessage(digits))

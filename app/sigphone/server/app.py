@@ -16,15 +16,15 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ..protocol.limits import MAX_WIRE_BYTES
-from .api import ServerApi
-from .calls import Calls
-from .channels import Channels
-from .config import ServerConfig
-from .hub import Hub
-from .legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
-from .native import NativeConnection, serve_native
-from .store import SqliteStore
+from sigphone.protocol.limits import MAX_WIRE_BYTES
+from sigphone.server.api.server_api import ServerApi
+from sigphone.server.backends.embedded.sqlite_store import SqliteStore
+from sigphone.server.config import ServerConfig
+from sigphone.server.core.hub import Hub
+from sigphone.server.edges.legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
+from sigphone.server.edges.native import NativeConnection, serve_native
+from sigphone.server.services.calls import Calls
+from sigphone.server.services.channels import Channels
 
 __all__ = ["SignalServer"]
 

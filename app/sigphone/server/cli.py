@@ -8,8 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from .app import run_until_cancelled
-from .config import ServerConfig, default_data_dir, parse_app
+from sigphone.server.app import run_until_cancelled
+from sigphone.server.config import ServerConfig, default_data_dir, parse_app
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,11 +9,11 @@ from typing import Any
 
 import platformdirs
 
-from .api import ApiConfig
-from .calls import CallConfig
-from .channels import ChannelsConfig
-from .hub import HubConfig
-from .native import EdgeLimits
+from sigphone.server.api.server_api import ApiConfig
+from sigphone.server.core.hub import HubConfig
+from sigphone.server.edges.native import EdgeLimits
+from sigphone.server.services.calls import CallConfig
+from sigphone.server.services.channels import ChannelsConfig
 
 __all__ = ["ServerConfig", "default_data_dir", "parse_app"]
 

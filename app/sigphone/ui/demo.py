@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QGuiApplication
 
-from ..server import ServerConfig, SignalServer
-from ..server.api import ApiConfig
-from .audio import Tones
-from .paths import Paths
-from .phone import Phone
-from .voice import media_available
+from sigphone.server import ServerConfig, SignalServer
+from sigphone.server.api.server_api import ApiConfig
+from sigphone.ui.audio import Tones
+from sigphone.ui.paths import Paths
+from sigphone.ui.phone import Phone
+from sigphone.ui.voice import media_available
 
 if TYPE_CHECKING:
-    from ..media import MediaConfig
+    from sigphone.media import MediaConfig
 
 __all__ = ["DEMO_ACCOUNTS", "Demo"]
 
@@ -33,7 +33,7 @@ def _local_media() -> MediaConfig | None:
     the demo's voice works on any machine, networked or not (None without the media extra)."""
     if not media_available():
         return None
-    from ..media import MediaConfig, ice
+    from sigphone.media import MediaConfig, ice
 
     return MediaConfig(host_addresses=ice.LOOPBACK)
 

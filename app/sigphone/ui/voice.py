@@ -300,7 +300,5 @@ def make_voice(
     from ..media import AudioIO
 
     audio = AudioIO()
-    voice = Voice(
-        audio, config, devices, ringtone_name=ringtone_name, ringer_device=ringer_device
-    )
+    voice = Voice(audio, config, devices, ringtone_name=ringtone_name, ringer_device=ringer_device)
     return voice

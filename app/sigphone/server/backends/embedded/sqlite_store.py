@@ -1,0 +1,326 @@
+"""Durable state of the hub: per-user inboxes, user attributes, send de-duplication marks.
+
+SQLite from the standard library, on one dedicated thread so the event loop never blocks.
+Operations queue in order and run in batches, one transaction per batch (group commit):
+a write is acknowledged only after its batch committed, and a read sees every write queued
+before it. WAL with ``synchronous=NORMAL`` survives a killed process (``kill -9``); only an
+operating-system crash can lose the last batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sigphone.protocol.errors import ErrorCode, SignalError
+from sigphone.protocol.limits import MAX_ATTRS_PER_USER, MAX_INBOX_PER_USER
+
+__all__ = ["InboxRecord", "SqliteStore"]
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    iid INTEGER PRIMARY KEY AUTOINCREMENT,
+    app TEXT NOT NULL,
+    account TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    msg TEXT NOT NULL,
+    ts REAL NOT NULL,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_by_user ON inbox (app, account, iid);
+CREATE TABLE IF NOT EXISTS user_attr (
+    app TEXT NOT NULL,
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (app, account, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sender_mark (
+    app TEXT NOT NULL,
+    account TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    cseq INTEGER NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (app, account, client_id)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRecord:
+    iid: int
+    sender: str
+    msg: str
+    ts: float
+
+
+Op = Callable[[sqlite3.Connection], Any]
+
+
+class SqliteStore:
+    """The embedded store. ``path`` is a file, or ``":memory:"`` for a throwaway server."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sigphone-store")
+        self._db: sqlite3.Connection | None = None
+        self._queue: list[tuple[Op, asyncio.Future[Any]]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        # Inbox sizes, kept on the store thread only (loaded lazily with COUNT).
+        self._inbox_count: dict[tuple[str, str], int] = {}
+        self._thread_id: int | None = None
+
+    # --- Lifecycle -------------------------------------------------------------------
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._open_sync)
+        self._wakeup = asyncio.Event()
+        self._flusher = asyncio.create_task(self._flush_loop(), name="sigphone-store-flusher")
+
+    def _open_sync(self) -> None:
+        self._thread_id = threading.get_ident()
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(SCHEMA)
+        self._db = db
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            # Let queued work finish first: nothing acknowledged is left behind.
+            while self._queue:
+                assert self._wakeup is not None
+                self._wakeup.set()
+                await asyncio.sleep(0)
+                await asyncio.sleep(0.001)
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        loop = asyncio.get_running_loop()
+        if self._db is not None:
+            await loop.run_in_executor(self._executor, self._db.close)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    # --- Batching --------------------------------------------------------------------
+
+    def submit(self, op: Op) -> asyncio.Future[Any]:
+        """Queue ``op`` (run on the store thread inside the next transaction)."""
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((op, fut))
+        assert self._wakeup is not None, "store not opened"
+        self._wakeup.set()
+        return fut
+
+    async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if not self._queue:
+                continue
+            batch, self._queue = self._queue, []
+            try:
+                results = await loop.run_in_executor(self._executor, self._run_batch, batch)
+            except Exception as exc:  # the whole transaction failed: fail every op in it
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(
+                            SignalError(ErrorCode.GENERAL_E_FAILED, f"storage error: {exc}")
+                        )
+                continue
+            # Resolve in queue order: callbacks run in commit order (delivery order).
+            for (_, fut), (ok, value) in zip(batch, results, strict=True):
+                if fut.done():
+                    continue
+                if ok:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
+
+    def _run_batch(self, batch: list[tuple[Op, asyncio.Future[Any]]]) -> list[tuple[bool, Any]]:
+        db = self._db
+        assert db is not None
+        results: list[tuple[bool, Any]] = []
+        counts_before = dict(self._inbox_count)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for op, _ in batch:
+                db.execute("SAVEPOINT op")
+                try:
+                    results.append((True, op(db)))
+                    db.execute("RELEASE op")
+                except SignalError as exc:  # a refused operation: undo just it
+                    db.execute("ROLLBACK TO op")
+                    db.execute("RELEASE op")
+                    results.append((False, exc))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._inbox_count = counts_before
+            raise
+        return results
+
+    # --- Inbox -----------------------------------------------------------------------
+
+    def _count(self, db: sqlite3.Connection, app: str, account: str) -> int:
+        key = (app, account)
+        n = self._inbox_count.get(key)
+        if n is None:
+            n = db.execute("SELECT COUNT(*) FROM inbox WHERE app=? AND account=?", key).fetchone()[
+                0
+            ]
+            self._inbox_count[key] = n
+        return n
+
+    def append_message(
+        self,
+        app: str,
+        account: str,
+        sender: str,
+        msg: str,
+        *,
+        ts: float,
+        expires: float,
+        client_id: str,
+        cseq: int,
+    ) -> asyncio.Future[int]:
+        """Store a message for ``account``; resolves to its inbox id after commit."""
+
+        def op(db: sqlite3.Connection) -> int:
+            n = self._count(db, app, account)
+            if n >= MAX_INBOX_PER_USER:
+                raise SignalError(
+                    ErrorCode.SENDMESSAGE_E_OTHER, "the recipient's message queue is full"
+                )
+            cur = db.execute(
+                "INSERT INTO inbox (app, account, sender, msg, ts, expires)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (app, account, sender, msg, ts, expires),
+            )
+            if client_id and cseq:
+                db.execute(
+                    "INSERT OR REPLACE INTO sender_mark VALUES (?, ?, ?, ?, ?)",
+                    (app, sender, client_id, cseq, ts),
+                )
+            self._inbox_count[(app, account)] = n + 1
+            return int(cur.lastrowid or 0)
+
+        return self.submit(op)
+
+    def load_inbox(
+        self, app: str, account: str, *, now: float, delete_upto: int = 0
+    ) -> asyncio.Future[list[InboxRecord]]:
+        """All live messages for ``account`` in order, after dropping those <= delete_upto."""
+
+        def op(db: sqlite3.Connection) -> list[InboxRecord]:
+            if delete_upto:
+                cur = db.execute(
+                    "DELETE FROM inbox WHERE app=? AND account=? AND iid<=?",
+                    (app, account, delete_upto),
+                )
+                if cur.rowcount:
+                    self._inbox_count.pop((app, account), None)
+            rows = db.execute(
+                "SELECT iid, sender, msg, ts FROM inbox"
+                " WHERE app=? AND account=? AND expires>? ORDER BY iid",
+                (app, account, now),
+            ).fetchall()
+            return [InboxRecord(*row) for row in rows]
+
+        return self.submit(op)
+
+    def delete_messages(self, app: str, account: str, iids: list[int]) -> asyncio.Future[None]:
+        """Forget delivered-and-acknowledged messages."""
+
+        def op(db: sqlite3.Connection) -> None:
+            cur = db.executemany(
+                "DELETE FROM inbox WHERE iid=? AND app=? AND account=?",
+                [(iid, app, account) for iid in iids],
+            )
+            key = (app, account)
+            if key in self._inbox_count:
+                self._inbox_count[key] = max(0, self._inbox_count[key] - cur.rowcount)
+
+        return self.submit(op)
+
+    def sender_mark(self, app: str, account: str, client_id: str) -> asyncio.Future[int]:
+        """The highest send number already applied for this client (0 if none)."""
+
+        def op(db: sqlite3.Connection) -> int:
+            row = db.execute(
+                "SELECT cseq FROM sender_mark WHERE app=? AND account=? AND client_id=?",
+                (app, account, client_id),
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+        return self.submit(op)
+
+    def purge_expired(self, now: float, mark_ttl: float) -> asyncio.Future[int]:
+        """Drop expired messages and stale de-duplication marks; returns messages dropped."""
+
+        def op(db: sqlite3.Connection) -> int:
+            n = db.execute("DELETE FROM inbox WHERE expires<=?", (now,)).rowcount
+            db.execute("DELETE FROM sender_mark WHERE updated<=?", (now - mark_ttl,))
+            if n:
+                self._inbox_count.clear()
+            return n
+
+        return self.submit(op)
+
+    # --- User attributes ---------------------------------------------------------------
+
+    def set_user_attr(self, app: str, account: str, name: str, value: str) -> asyncio.Future[None]:
+        """Set one attribute; an empty value deletes it."""
+
+        def op(db: sqlite3.Connection) -> None:
+            if not value:
+                db.execute(
+                    "DELETE FROM user_attr WHERE app=? AND account=? AND name=?",
+                    (app, account, name),
+                )
+                return
+            exists = db.execute(
+                "SELECT 1 FROM user_attr WHERE app=? AND account=? AND name=?",
+                (app, account, name),
+            ).fetchone()
+            if not exists:
+                (n,) = db.execute(
+                    "SELECT COUNT(*) FROM user_attr WHERE app=? AND account=?", (app, account)
+                ).fetchone()
+                if n >= MAX_ATTRS_PER_USER:
+                    raise SignalError(
+                        ErrorCode.GENERAL_E_LARGE_PARAM,
+                        f"a user holds at most {MAX_ATTRS_PER_USER} attributes",
+                    )
+            db.execute(
+                "INSERT OR REPLACE INTO user_attr VALUES (?, ?, ?, ?)", (app, account, name, value)
+            )
+
+        return self.submit(op)
+
+    def get_user_attrs(self, app: str, account: str) -> asyncio.Future[dict[str, str]]:
+        def op(db: sqlite3.Connection) -> dict[str, str]:
+            rows = db.execute(
+                "SELECT name, value FROM user_attr WHERE app=? AND account=? ORDER BY name",
+                (app, account),
+            )
+            return dict(rows.fetchall())
+
+        return self.submit(op)

@@ -1,0 +1,513 @@
+"""The hub: the state machine of the whole system, free of sockets and wire formats.
+
+Edge adapters decode frames from their clients and call ``login``, ``attach``, ``detach``,
+``ack`` and ``handle``; the hub answers with reply data (or a future of it) and pushes
+events through each session's ``Link``. Channels and calls plug in with ``register`` and
+``on_session_end``. One asyncio loop, no threads (the store runs its own thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from sigphone.protocol import frames as f
+from sigphone.protocol.errors import ErrorCode, SignalError
+from sigphone.protocol.limits import (
+    MAX_MSG_ID_CHARS,
+    MAX_P2P_MSG_CHARS,
+    MAX_USER_ATTR_NAME_CHARS,
+    MAX_USER_ATTR_VALUE_CHARS,
+)
+from sigphone.protocol.names import check_name, check_text
+from sigphone.protocol.token import verify_token
+from sigphone.server.backends.embedded.sqlite_store import SqliteStore
+from sigphone.server.core.session import Link, OutboxEntry, ServerSession
+
+__all__ = ["Hub", "HubConfig", "ReplyData"]
+
+log = logging.getLogger("sigphone.server")
+
+ReplyData = dict[str, Any] | None
+Handler = Callable[[ServerSession, Any], "ReplyData | asyncio.Future[ReplyData]"]
+SessionEndHook = Callable[[ServerSession, ErrorCode], None]
+SessionStartHook = Callable[[ServerSession], None]
+#: ``hook(app, account, name, value)`` after a user attribute is stored ("" = deleted).
+AttrHook = Callable[[str, str, str, str], None]
+
+
+@dataclass(slots=True)
+class HubConfig:
+    #: Extra seconds the server keeps a disconnected session beyond the client's
+    #: reconnect_time, so a client that reconnects at its last moment still resumes.
+    resume_grace: float = 5.0
+    #: Upper bound on the reconnect window a client may ask for.
+    max_reconnect_time: float = 300.0
+    #: How long an undelivered point-to-point message is kept (A5): 7 days.
+    inbox_ttl: float = 7 * 24 * 3600.0
+    #: Unacknowledged events one session may hold before it is ended as a slow consumer.
+    max_outbox: int = 10_000
+    #: How long a resume attempt of an ended session is answered with the reason it ended.
+    tombstone_ttl: float = 600.0
+    #: How often expired messages are purged.
+    purge_interval: float = 60.0
+
+
+class Hub:
+    def __init__(
+        self,
+        apps: dict[str, str | None],
+        store: SqliteStore,
+        config: HubConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``apps`` maps app ID -> certificate (None: no certificate, ``_no_need_token``)."""
+        self.apps = apps
+        self.store = store
+        self.config = config or HubConfig()
+        self.clock = clock
+        self.sessions: dict[tuple[str, str], ServerSession] = {}
+        self.by_sid: dict[str, ServerSession] = {}
+        self.tombstones: OrderedDict[str, tuple[ErrorCode, float]] = OrderedDict()
+        self.handlers: dict[type[msgspec.Struct], Handler] = {}
+        self.session_end_hooks: list[SessionEndHook] = []
+        self.session_start_hooks: list[SessionStartHook] = []
+        self.attr_hooks: list[AttrHook] = []
+        self._purger: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Future[Any]] = set()
+        self.register(f.Logout, self._on_logout)
+        self.register(f.Ping, lambda s, fr: {"time": self.clock()})
+        self.register(f.SetAttr, self._on_set_attr)
+        self.register(f.GetAttr, self._on_get_attr)
+        self.register(f.GetAttrAll, self._on_get_attr_all)
+        self.register(f.QueryStatus, self._on_query_status)
+        self.register(f.SendMsg, self._on_send)
+
+    # --- Extension points ------------------------------------------------------------
+
+    def register(self, frame_type: type[msgspec.Struct], handler: Handler) -> None:
+        """Route requests of ``frame_type`` to ``handler(session, frame)``."""
+        self.handlers[frame_type] = handler
+
+    def on_user_attr(self, hook: AttrHook) -> None:
+        """Call ``hook(app, account, name, value)`` once a user attribute change is stored,
+        whoever made it (the user, invoke or the Server API)."""
+        self.attr_hooks.append(hook)
+
+    def on_session_end(self, hook: SessionEndHook) -> None:
+        """Call ``hook(session, reason)`` whenever a session ends for good."""
+        self.session_end_hooks.append(hook)
+
+    def on_session_start(self, hook: SessionStartHook) -> None:
+        """Call ``hook(session)`` when a new session has logged in (not on a resume), after
+        its inbox is queued: what waited for the user to come online can be pushed then."""
+        self.session_start_hooks.append(hook)
+
+    # --- Lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._purger = asyncio.create_task(self._purge_loop(), name="sigphone-purge")
+
+    async def close(self) -> None:
+        if self._purger:
+            self._purger.cancel()
+        for session in list(self.sessions.values()):
+            if session.link is not None:
+                session.link.close(1001, "server shutting down")
+            session.cancel_timers()
+        self.sessions.clear()
+        self.by_sid.clear()
+
+    async def _purge_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.purge_interval)
+            try:
+                n = await self.store.purge_expired(self.clock(), self.config.inbox_ttl)
+                if n:
+                    log.info("purged %d expired messages", n)
+            except Exception:
+                log.exception("purge failed")
+
+    # --- Sessions ----------------------------------------------------------------------
+
+    def is_online(self, app: str, account: str) -> bool:
+        return (app, account) in self.sessions
+
+    async def login(self, frame: f.Login) -> tuple[ServerSession, dict[str, Any], int]:
+        """Authenticate and create or resume a session.
+
+        Returns the session, the reply data and the sequence number after which events are
+        to be replayed; the adapter sends the reply and then calls ``attach``.
+        """
+        if frame.app_id not in self.apps:
+            raise SignalError(ErrorCode.LOGIN_E_FAILED, "unknown app ID")
+        check_name(frame.account, "account")
+        now = self.clock()
+        info = verify_token(
+            frame.token,
+            account=frame.account,
+            app_id=frame.app_id,
+            app_certificate=self.apps[frame.app_id],
+            now=now,
+        )
+        reconnect_time = min(max(float(frame.reconnect_time), 0.0), self.config.max_reconnect_time)
+        if frame.resume is not None:
+            old = self.by_sid.get(frame.resume.session)
+            if old is not None and old.key == (frame.app_id, frame.account):
+                self._cancel_expiry(old)
+                old.reconnect_time = reconnect_time
+                if old.link is not None:  # a half-open connection still attached
+                    old.link.close(4000, "session resumed on another connection")
+                    old.link = None
+                log.info("resume %s/%s", frame.app_id, frame.account)
+                self._drop_acked(old, min(frame.resume.ack, frame.resume.seq))
+                return old, self._login_reply(old, resumed=True), frame.resume.seq
+            ended = self.tombstones.get(frame.resume.session)
+            if ended is not None:
+                raise SignalError(ended[0], "the session has ended")
+            # Unknown session (the server restarted): a fresh login below; the durable
+            # inbox and the client's de-duplication make it lossless.
+
+        previous = self.sessions.get((frame.app_id, frame.account))
+        if previous is not None:
+            self.end_session(previous, ErrorCode.LOGOUT_E_KICKED, "logged in on another device")
+        session = ServerSession(
+            app=frame.app_id,
+            account=frame.account,
+            client_id=frame.client_id[:64],
+            reconnect_time=reconnect_time,
+        )
+        self.sessions[session.key] = session
+        self.by_sid[session.sid] = session
+        if info.expired_time:
+            session.token_expiry = asyncio.get_running_loop().call_later(
+                max(0.0, info.expired_time - now), self._token_expired, session
+            )
+        session.held = []
+        try:
+            mark_fut = self.store.sender_mark(session.app, session.account, session.client_id)
+            inbox_fut = self.store.load_inbox(
+                session.app, session.account, now=now, delete_upto=frame.inbox_ack
+            )
+            session.cseq = await mark_fut
+            records = await inbox_fut
+        except BaseException:
+            if not session.closed:
+                self._forget(session)
+            raise
+        if session.closed:  # kicked by a newer login while loading
+            raise SignalError(ErrorCode.LOGIN_E_FAILED, "superseded by a newer login")
+        for rec in records:
+            self._push_msg(
+                session,
+                f.MsgEvent(account=rec.sender, msg=rec.msg, iid=rec.iid, ts=rec.ts),
+                rec.iid,
+            )
+        held, session.held = session.held, None
+        for event, iid in sorted(held, key=lambda item: item[1]):
+            self._push_msg(session, event, iid)
+        log.info("login %s/%s (%d queued)", session.app, session.account, len(session.outbox))
+        for hook in self.session_start_hooks:
+            try:
+                hook(session)
+            except Exception:
+                log.exception("session start hook failed")
+        return session, self._login_reply(session, resumed=False), 0
+
+    def _login_reply(self, session: ServerSession, *, resumed: bool) -> dict[str, Any]:
+        return {"session": session.sid, "resumed": resumed, "uid": 0, "time": self.clock()}
+
+    def attach(self, session: ServerSession, link: Link, after_seq: int) -> None:
+        """Bind a connection to the session and replay every event after ``after_seq``."""
+        if session.closed:
+            link.close(4001, "session ended")
+            return
+        session.link = link
+        link.replay(session.outbox, after_seq)
+
+    def detach(self, session: ServerSession, link: Link) -> None:
+        """The connection is gone: keep the session for its reconnect window."""
+        if session.link is not link or session.closed:
+            return
+        session.link = None
+        window = session.reconnect_time + self.config.resume_grace
+        session.expiry = asyncio.get_running_loop().call_later(window, self._expire, session)
+
+    def _cancel_expiry(self, session: ServerSession) -> None:
+        if session.expiry is not None:
+            session.expiry.cancel()
+            session.expiry = None
+
+    def _expire(self, session: ServerSession) -> None:
+        log.info("reconnect window over for %s/%s", session.app, session.account)
+        self.end_session(session, ErrorCode.LOGOUT_E_NET, "reconnect window over")
+
+    def _token_expired(self, session: ServerSession) -> None:
+        self.end_session(session, ErrorCode.LOGOUT_E_TOKENEXPIRED, "the token has expired")
+
+    def end_session(
+        self, session: ServerSession, code: ErrorCode, reason: str, *, notify: bool = True
+    ) -> None:
+        """End a session for good: tell its client (if connected and ``notify``) and hooks."""
+        if session.closed:
+            return
+        self._forget(session)
+        self.tombstones[session.sid] = (code, self.clock() + self.config.tombstone_ttl)
+        self._trim_tombstones()
+        if session.link is not None and notify:
+            session.link.send_logout(int(code), reason)
+        session.link = None
+        for hook in self.session_end_hooks:
+            try:
+                hook(session, code)
+            except Exception:
+                log.exception("session end hook failed")
+        log.info("session end %s/%s: %d", session.app, session.account, code)
+
+    def _forget(self, session: ServerSession) -> None:
+        session.closed = True
+        session.cancel_timers()
+        if self.sessions.get(session.key) is session:
+            del self.sessions[session.key]
+        self.by_sid.pop(session.sid, None)
+
+    def _trim_tombstones(self) -> None:
+        now = self.clock()
+        while self.tombstones:
+            sid, (_, until) = next(iter(self.tombstones.items()))
+            if until > now and len(self.tombstones) <= 100_000:
+                break
+            del self.tombstones[sid]
+
+    # --- Events ----------------------------------------------------------------------
+
+    def push(self, session: ServerSession, event: msgspec.Struct, iid: int = 0) -> None:
+        """Send a sequenced event; it stays in the outbox until acknowledged."""
+        if session.closed:
+            return
+        session.seq += 1
+        session.outbox.append(OutboxEntry(session.seq, event, iid))
+        if len(session.outbox) > self.config.max_outbox:
+            self.end_session(session, ErrorCode.LOGOUT_E_NET, "too many unacknowledged events")
+            return
+        if session.link is not None:
+            session.link.send_event(session.seq, event)
+
+    def _push_msg(self, session: ServerSession, event: f.MsgEvent, iid: int) -> None:
+        if session.held is not None:
+            session.held.append((event, iid))
+            return
+        if iid <= session.max_iid:
+            return  # already pushed by the login load
+        session.max_iid = iid
+        self.push(session, event, iid)
+
+    def ack(self, session: ServerSession, seq: int) -> None:
+        self._drop_acked(session, seq)
+
+    def _drop_acked(self, session: ServerSession, seq: int) -> None:
+        outbox = session.outbox
+        iids: list[int] = []
+        while outbox and outbox[0].seq <= seq:
+            entry = outbox.popleft()
+            if entry.iid:
+                iids.append(entry.iid)
+        if iids:
+            self._background_op(self.store.delete_messages(session.app, session.account, iids))
+
+    def _background_op(self, fut: asyncio.Future[Any]) -> None:
+        self._background.add(fut)
+
+        def done(fut: asyncio.Future[Any]) -> None:
+            self._background.discard(fut)
+            if not fut.cancelled() and fut.exception() is not None:
+                log.error("background store operation failed: %s", fut.exception())
+
+        fut.add_done_callback(done)
+
+    # --- Requests --------------------------------------------------------------------
+
+    def handle(
+        self, session: ServerSession, frame: msgspec.Struct
+    ) -> ReplyData | asyncio.Future[ReplyData]:
+        """Run one request; the result is the reply data, now or later. Raises SignalError."""
+        handler = self.handlers.get(type(frame))
+        if handler is None:
+            raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "unsupported request")
+        return handler(session, frame)
+
+    def _on_logout(self, session: ServerSession, frame: f.Logout) -> ReplyData:
+        # The adapter sends the reply, then closes the connection itself.
+        self.end_session(session, ErrorCode.LOGOUT_E_USER, "logged out", notify=False)
+        return {}
+
+    def _on_set_attr(self, session: ServerSession, frame: f.SetAttr) -> asyncio.Future[ReplyData]:
+        return self.set_user_attr(session.app, session.account, frame.name, frame.value)
+
+    def set_user_attr(
+        self, app: str, account: str, name: str, value: str
+    ) -> asyncio.Future[ReplyData]:
+        """Validate and store one user attribute, then tell the attribute hooks."""
+        check_name(name, "attribute name", MAX_USER_ATTR_NAME_CHARS)
+        check_text(value, "attribute value", MAX_USER_ATTR_VALUE_CHARS)
+
+        def stored(_: object) -> ReplyData:
+            for hook in self.attr_hooks:
+                try:
+                    hook(app, account, name, value)
+                except Exception:
+                    log.exception("user attribute hook failed")
+            return {}
+
+        return _then(self.store.set_user_attr(app, account, name, value), stored)
+
+    def _attr_owner(self, session: ServerSession, account: str | None) -> str:
+        return session.account if account is None else check_name(account, "account")
+
+    def _on_get_attr(self, session: ServerSession, frame: f.GetAttr) -> asyncio.Future[ReplyData]:
+        account = self._attr_owner(session, frame.account)
+        check_name(frame.name, "attribute name", MAX_USER_ATTR_NAME_CHARS)
+        fut = self.store.get_user_attrs(session.app, account)
+        return _then(
+            fut,
+            lambda attrs: {"account": account, "name": frame.name, "value": attrs.get(frame.name)},
+        )
+
+    def _on_get_attr_all(
+        self, session: ServerSession, frame: f.GetAttrAll
+    ) -> asyncio.Future[ReplyData]:
+        account = self._attr_owner(session, frame.account)
+        fut = self.store.get_user_attrs(session.app, account)
+        return _then(
+            fut,
+            lambda attrs: {"account": account, "value": json.dumps(attrs, ensure_ascii=False)},
+        )
+
+    def _on_query_status(self, session: ServerSession, frame: f.QueryStatus) -> ReplyData:
+        account = check_name(frame.account, "account")
+        return {"account": account, "status": int(self.is_online(session.app, account))}
+
+    def _on_send(
+        self, session: ServerSession, frame: f.SendMsg
+    ) -> ReplyData | asyncio.Future[ReplyData]:
+        peer = check_name(frame.peer, "peer")
+        check_text(frame.msg, "message", MAX_P2P_MSG_CHARS)
+        if frame.msg_id:
+            check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
+        reply = {"msg_id": frame.msg_id}
+        if self.already_sent(session, frame.cseq):
+            return reply  # a resend of a message already taken: acknowledge it again
+        result = self.send_message(
+            session.app,
+            session.account,
+            peer,
+            frame.msg,
+            client_id=session.client_id,
+            cseq=frame.cseq,
+            reply=reply,
+        )
+        if frame.cseq:
+            session.cseq = frame.cseq
+
+            def refused(fut: asyncio.Future[Any]) -> None:
+                exc = None if fut.cancelled() else fut.exception()
+                if isinstance(exc, SignalError):
+                    self.remember_refusal(session, frame.cseq, exc)
+
+            result.add_done_callback(refused)
+        return result
+
+    # Sends (point-to-point and channel) carry a per-client number so that a send re-sent
+    # after a reconnect is applied once; these two keep that rule in one place.
+
+    def already_sent(self, session: ServerSession, cseq: int) -> bool:
+        """True if send number ``cseq`` was applied before (answer it again as a success).
+
+        Raises the same SignalError if it was refused before, so a resend whose first
+        answer was lost in a break never turns a refusal into a false success.
+        """
+        if not cseq:
+            return False
+        refused = session.refused_sends.get(cseq)
+        if refused is not None:
+            raise refused
+        return cseq <= session.cseq
+
+    @staticmethod
+    def remember_refusal(session: ServerSession, cseq: int, exc: SignalError) -> None:
+        if not cseq:
+            return
+        session.refused_sends[cseq] = exc
+        while len(session.refused_sends) > 64:  # only resends still in flight matter
+            del session.refused_sends[next(iter(session.refused_sends))]
+
+    def send_message(
+        self,
+        app: str,
+        sender: str,
+        peer: str,
+        msg: str,
+        *,
+        client_id: str = "",
+        cseq: int = 0,
+        reply: ReplyData = None,
+    ) -> asyncio.Future[ReplyData]:
+        """Store a point-to-point message durably, then push it if the peer is online."""
+        now = self.clock()
+        fut = self.store.append_message(
+            app,
+            peer,
+            sender,
+            msg,
+            ts=now,
+            expires=now + self.config.inbox_ttl,
+            client_id=client_id,
+            cseq=cseq,
+        )
+
+        def delivered(iid: int) -> ReplyData:
+            recipient = self.sessions.get((app, peer))
+            if recipient is not None:
+                self._push_msg(recipient, f.MsgEvent(account=sender, msg=msg, iid=iid, ts=now), iid)
+            return reply if reply is not None else {}
+
+        return _then(fut, delivered)
+
+
+def _then(fut: asyncio.Future[Any], fn: Callable[[Any], ReplyData]) -> asyncio.Future[ReplyData]:
+    """A future of ``fn(result)``; exceptions pass through. Callbacks keep commit order."""
+    out: asyncio.Future[ReplyData] = asyncio.get_running_loop().create_future()
+
+    def done(src: asyncio.Future[Any]) -> None:
+        if out.cancelled():
+            return
+        if src.cancelled():
+            out.cancel()
+            return
+        exc = src.exception()
+        if exc is not None:
+            out.set_exception(exc)
+            return
+        try:
+            out.set_result(fn(src.result()))
+        except Exception as err:
+            out.set_exception(err)
+
+    fut.add_done_callback(done)
+    return out
+
+
+async def resolve(result: ReplyData | Awaitable[ReplyData]) -> ReplyData:
+    """Await a handler's result whether it came now or later (handy in tests)."""
+    if isinstance(result, Awaitable):
+        return await result
+    return result

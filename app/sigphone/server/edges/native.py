@@ -1,0 +1,547 @@
+"""The native edge adapter: our JSON protocol over a WebSocket, driving the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event, State
+
+from sigphone.protocol import frames as f
+from sigphone.protocol.errors import ErrorCode, SignalError
+from sigphone.protocol.rate import TokenBucket
+from sigphone.server.core.hub import Hub, ReplyData
+from sigphone.server.core.session import OutboxEntry, ServerSession
+
+__all__ = ["EdgeLimits", "NativeConnection", "NativeLink", "RateGuard", "serve_native"]
+
+log = logging.getLogger("sigphone.server")
+
+
+class EdgeLimits(msgspec.Struct, kw_only=True):
+    #: Requests per second one connection may send on average, and its burst.
+    rate: float = 500.0
+    burst: float = 1000.0
+    #: Refused requests within ``strike_window`` seconds after which a flooding connection
+    #: is closed (1008): a client that keeps pushing past the rate is not served forever.
+    max_strikes: int = 1000
+    strike_window: float = 10.0
+    #: Bytes queued towards one connection before it is cut off as a slow consumer.
+    send_queue_bytes: int = 4 * 1024 * 1024
+
+
+class RateGuard:
+    """The per-connection request rate of EdgeLimits, one rule for every edge adapter."""
+
+    __slots__ = ("_bucket", "_limits", "_since", "_strikes")
+
+    def __init__(self, limits: EdgeLimits) -> None:
+        self._limits = limits
+        now = time.monotonic()
+        self._bucket = TokenBucket(limits.rate, limits.burst, now)
+        self._strikes = 0
+        self._since = now
+
+    def take(self) -> bool | None:
+        """True: serve the request; False: refuse it (rate limited); None: close the
+        connection, which has kept pushing past the rate for ``max_strikes`` refusals."""
+        now = time.monotonic()
+        if self._bucket.take(now):
+            return True
+        if now - self._since > self._limits.strike_window:
+            self._strikes, self._since = 0, now
+        self._strikes += 1
+        return None if self._strikes > self._limits.max_strikes else False
+
+
+def _frame_header(length: int) -> bytes:
+    """The header of an unmasked, final WebSocket text frame (server to client, RFC 6455)."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 65536:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
+
+
+#: Headers of the short frames, which nearly every event and reply is.
+_SHORT_HEADERS = [bytes((0x81, n)) for n in range(126)]
+
+
+class _Flusher:
+    """Writes every link's queued frames once per event-loop turn.
+
+    Fan-out queues one frame on many links in one go, and a burst of requests read in one
+    turn queues several frames on one link: both are written at the end of the turn, one
+    ``transport.write`` (one system call) per connection however many frames it got. The
+    write syscall per frame was the largest cost of a delivery; the waiting adds no more than
+    the rest of the current loop turn.
+    """
+
+    __slots__ = ("_links", "_scheduled")
+
+    def __init__(self) -> None:
+        # No reference to the loop: it is the key of the weak dictionary holding this.
+        self._links: list[NativeLink] = []
+        self._scheduled = False
+
+    def add(self, link: NativeLink) -> None:
+        self._links.append(link)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._run)
+
+    def _run(self) -> None:
+        self._scheduled = False
+        links, self._links = self._links, []
+        for link in links:
+            try:
+                link.flush()
+            except Exception:  # one broken connection must not hold back the others
+                log.exception("writing to %s failed", link.ws.remote_address)
+                link.ws.transport.abort()
+
+
+_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flusher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _flusher() -> _Flusher:
+    """The running loop's flusher (one per loop: tests run many loops in one process)."""
+    loop = asyncio.get_running_loop()
+    flusher = _flushers.get(loop)
+    if flusher is None:
+        flusher = _flushers[loop] = _Flusher()
+    return flusher
+
+
+class NativeLink:
+    """Writes frames to one connection, in order, off the hub's path.
+
+    Live frames are framed here and written straight to the transport at the end of the
+    loop turn (``_Flusher``): no task, future or ``ws.send`` per message. A task exists
+    only while a replay or a close is under way; it owns the socket until it is done, and
+    live frames queue behind it. The frames are exactly what ``ws.send(data, text=True)``
+    writes (final, unmasked, no extensions: compression is off), and only while the
+    connection is OPEN, at frame boundaries, so they interleave safely with the pings,
+    pongs and close frames of the websockets library.
+    """
+
+    __slots__ = ("_close", "_flusher", "_limit", "_queue", "_queued", "_replay", "_task", "ws")
+
+    def __init__(self, ws: ServerConnection, limit_bytes: int) -> None:
+        self.ws = ws
+        self._limit = limit_bytes
+        self._queue: list[bytes] = []
+        self._queued = 0
+        self._close: tuple[int, str] | None = None
+        self._replay: tuple[deque[OutboxEntry], int] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._flusher = _flusher()
+
+    # Link protocol (called by the hub) ---------------------------------------------
+
+    def send_event(self, seq: int, event: msgspec.Struct) -> None:
+        if self._replay is not None:
+            return  # already in the outbox: the replay reaches it
+        self.send_frame(f.encode_event(seq, f.encode_event_body(event)))
+
+    def replay(self, outbox: deque[OutboxEntry], after_seq: int) -> None:
+        """Send the outbox after ``after_seq`` paced by the socket, then go live.
+
+        A backlog (thousands of queued messages at login) is written as fast as the client
+        reads it, not copied into the send queue, so it never trips the slow-consumer limit.
+        """
+        self.flush()  # what was queued before (the login reply) goes first
+        self._replay = (outbox, after_seq)
+        self._start()
+
+    def send_logout(self, code: int, reason: str) -> None:
+        self.send_frame(f.encode(f.LogoutFrame(code=code, reason=reason)))
+        self.close(1000, reason)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after what is queued has been written."""
+        if self._close is None:
+            self._close = (code, reason[:120])
+            self._start()
+
+    # Adapter side ---------------------------------------------------------------------
+
+    def send_frame(self, data: bytes) -> None:
+        if self._close is not None:
+            return
+        queue = self._queue
+        queue.append(data)
+        self._queued += len(data)
+        if self._queued > self._limit:
+            self._cut_off()
+        elif len(queue) == 1 and self._task is None:
+            self._flusher.add(self)
+
+    def _cut_off(self) -> None:
+        # The peer does not read: a close handshake would wait behind the full pipe,
+        # so drop the connection at once. Its session waits for a resume as after any
+        # network break; nothing is lost (outbox and inbox keep the events).
+        log.warning("slow consumer cut off: %s", self.ws.remote_address)
+        self._queue.clear()
+        self._queued = 0
+        self._close = (1008, "slow consumer")
+        self.ws.transport.abort()
+
+    def flush(self) -> None:
+        """Write every queued frame in one ``transport.write`` (unless a task owns the socket).
+
+        Bytes the kernel did not take wait in the transport's buffer; they count towards the
+        slow-consumer limit with the queue, as frames waiting in ``ws.send`` used to.
+        """
+        queue = self._queue
+        if not queue or self._task is not None:
+            return
+        self._queue = []
+        self._queued = 0
+        ws = self.ws
+        transport = ws.transport
+        if ws.protocol.state is not State.OPEN or transport.is_closing():
+            return  # closing: ws.send would raise ConnectionClosed and drop these too
+        headers = _SHORT_HEADERS
+        parts: list[bytes] = []
+        append = parts.append
+        for data in queue:
+            n = len(data)
+            append(headers[n] if n < 126 else _frame_header(n))
+            append(data)
+        transport.write(b"".join(parts))
+        if transport.get_write_buffer_size() > self._limit and self._close is None:
+            self._cut_off()
+
+    def reply(self, rid: int, data: ReplyData) -> None:
+        self.send_frame(f.encode(f.Reply(id=rid, data=data)))
+
+    def reply_error(self, rid: int | None, exc: SignalError) -> None:
+        if rid is None:
+            frame: msgspec.Struct = f.ErrorFrame(code=int(exc.code), reason=exc.reason)
+        else:
+            frame = f.Reply(id=rid, code=int(exc.code), reason=exc.reason)
+        self.send_frame(f.encode(frame))
+
+    def _start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        """Replay, then close if asked to; queued frames keep their place in between."""
+        ws = self.ws
+        try:
+            while self._replay is not None and self._close is None:
+                outbox, cursor = self._replay
+                await self._run_replay(outbox, cursor)
+                self._replay = None
+                await self._send_queued()  # replies queued meanwhile
+            if self._close is None:
+                return
+            await self._send_queued()
+            try:
+                async with asyncio.timeout(5.0):
+                    await ws.close(*self._close)
+            except TimeoutError:  # the peer does not read: drop it without a goodbye
+                ws.transport.abort()
+        except ConnectionClosed:
+            pass
+        finally:
+            self._task = None
+            if self._queue and self._close is None:
+                self._flusher.add(self)
+
+    async def _send_queued(self) -> None:
+        while self._queue:
+            data = self._queue.pop(0)
+            self._queued -= len(data)
+            await self.ws.send(data, text=True)
+
+    async def _run_replay(self, outbox: deque[OutboxEntry], cursor: int) -> None:
+        while self._close is None:
+            batch = [entry for entry in outbox if entry.seq > cursor]
+            if not batch:
+                return
+            for entry in batch:
+                body = f.encode_event_body(entry.event)
+                await self.ws.send(f.encode_event(entry.seq, body), text=True)
+                cursor = entry.seq
+
+    async def finish(self, within: float) -> None:
+        """Wait (at most ``within`` s) for a close under way to write what is queued."""
+        task = self._task
+        if task is not None and self._close is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
+                await asyncio.wait_for(asyncio.shield(task), within)
+
+    async def stop(self) -> None:
+        task = self._task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._queue.clear()
+
+
+class NativeConnection(ServerConnection):
+    """A server connection that hands each complete message to ``on_message`` at once.
+
+    The library's own path queues a message, wakes the handler task and returns it from
+    ``recv()``: a future and a task switch per message, which cost more than all of our
+    work for an ack. Here ``process_event`` (called as the bytes are parsed) hands the
+    message over synchronously and in order instead. Pings, pongs, the close handshake,
+    size limits and protocol errors stay with the library; ``recv()`` is not used.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_message: Callable[[bytes], None] | None = None
+        #: Messages parsed before the handler set ``on_message``.
+        self.early: list[bytes] = []
+        #: True hands messages to the library again (``recv()``): for the legacy adapter,
+        #: whose handler reads at its own pace.
+        self.passthrough = False
+        self._fragments: list[bytes] | None = None
+        self._arrived: asyncio.Future[None] | None = None
+
+    async def first_message(self) -> bytes | None:
+        """The first message once it arrives (None if the connection closes first); it
+        stays in ``early``. The front door reads it to pick the edge adapter."""
+        if not self.early:
+            self._arrived = asyncio.get_running_loop().create_future()
+            closed = asyncio.ensure_future(self.wait_closed())
+            try:
+                await asyncio.wait({self._arrived, closed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                closed.cancel()
+                self._arrived = None
+        return self.early[0] if self.early else None
+
+    def process_event(self, event: Event) -> None:
+        if self.request is None or not isinstance(event, Frame) or self.passthrough:
+            super().process_event(event)  # the handshake request, or recv() mode
+            return
+        opcode = event.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if not event.fin:
+                self._fragments = [bytes(event.data)]
+                return
+            data = bytes(event.data)
+        elif opcode is Opcode.CONT:
+            if self._fragments is None:  # the protocol layer rejects this before us
+                return
+            self._fragments.append(bytes(event.data))
+            if not event.fin:
+                return
+            data = b"".join(self._fragments)
+            self._fragments = None
+        else:
+            super().process_event(event)  # pings, pongs, close
+            return
+        if self.on_message is None:
+            self.early.append(data)
+            if self._arrived is not None and not self._arrived.done():
+                self._arrived.set_result(None)
+        else:
+            self.on_message(data)
+
+
+class _Inbound:
+    """The requests of one connection, handled in order as they arrive (no task each).
+
+    Only a login waits (for the store); frames that arrive meanwhile queue behind it and
+    reading from the socket pauses past ``_HOLD`` of them, as the library's own queue did.
+    """
+
+    _HOLD = 64
+
+    def __init__(self, ws: ServerConnection, hub: Hub, link: NativeLink, limits: EdgeLimits):
+        self.ws = ws
+        self.hub = hub
+        self.link = link
+        self.limits = limits
+        self.guard = RateGuard(limits)
+        self.session: ServerSession | None = None
+        self.waiting: deque[bytes] | None = None  # frames behind a login under way
+        self.login_task: asyncio.Task[None] | None = None
+        self.paused = False
+        self.done = False
+
+    def feed(self, data: bytes) -> None:
+        if self.done:
+            return
+        waiting = self.waiting
+        if waiting is not None:
+            waiting.append(data)
+            if len(waiting) > self._HOLD and not self.paused:
+                self.paused = True
+                self.ws.transport.pause_reading()
+            return
+        try:
+            self._handle(data)
+        except Exception:
+            log.exception("connection handler failed")
+            self._stop(1011, "internal error")
+
+    def _stop(self, code: int, reason: str) -> None:
+        """Close the connection; later frames are ignored."""
+        self.done = True
+        self.link.close(code, reason)
+        if self.session is not None:
+            self.hub.detach(self.session, self.link)
+            self.session = None
+
+    def _handle(self, data: bytes) -> None:
+        link = self.link
+        allowed = self.guard.take()
+        if not allowed:
+            if allowed is None:
+                self._stop(1008, "flooding")
+                return
+            link.reply_error(
+                f.request_id_of(data),
+                SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down"),
+            )
+            return
+        try:
+            frame = f.decode_client(data)
+        except SignalError as exc:
+            link.reply_error(f.request_id_of(data), exc)
+            return
+        session = self.session
+        if type(frame) is f.Ack:
+            if session is not None:
+                self.hub.ack(session, frame.seq)
+            return
+        rid: int = frame.id  # type: ignore[attr-defined]
+        if isinstance(frame, f.Login):
+            if session is not None and not session.closed:
+                link.reply_error(
+                    rid, SignalError(ErrorCode.LOGIN_E_ALREADY_LOGIN, "already logged in")
+                )
+                return
+            self.waiting = deque()
+            self.login_task = asyncio.create_task(self._login(rid, frame))
+            return
+        if session is None or session.closed:
+            if isinstance(frame, f.Ping):
+                link.reply(rid, {})
+            else:
+                link.reply_error(rid, SignalError(ErrorCode.GENERAL_E_NOT_LOGIN, "log in first"))
+            return
+        _dispatch(self.hub, link, session, rid, frame)
+        if isinstance(frame, f.Logout):
+            link.close(1000, "logged out")
+            self.session = None
+
+    async def _login(self, rid: int, frame: f.Login) -> None:
+        try:
+            try:
+                session, reply, after = await self.hub.login(frame)
+            except SignalError as exc:
+                self.link.reply_error(rid, exc)
+                return
+            self.link.reply(rid, reply)
+            self.hub.attach(session, self.link, after)
+            self.session = session
+        except Exception:
+            log.exception("connection handler failed")
+            self._stop(1011, "internal error")
+        finally:
+            waiting, self.waiting = self.waiting, None
+            if self.paused:
+                self.paused = False
+                with contextlib.suppress(Exception):
+                    self.ws.transport.resume_reading()
+            for data in waiting or ():
+                self.feed(data)  # in order; a second login queues the rest again
+
+
+async def serve_native(
+    ws: ServerConnection, hub: Hub, limits: EdgeLimits, *, first: bytes | None = None
+) -> None:
+    """Run one client connection until it closes.
+
+    With a ``NativeConnection`` (what ``SignalServer`` creates) frames are handled as they
+    are parsed (those already parsed wait in ``ws.early``); with a plain
+    ``ServerConnection`` they are read with ``recv()``, after ``first`` if one was read.
+    """
+    link = NativeLink(ws, limits.send_queue_bytes)
+    inbound = _Inbound(ws, hub, link, limits)
+    try:
+        if isinstance(ws, NativeConnection):
+            early, ws.early = ws.early, []
+            ws.on_message = inbound.feed
+            for data in early:
+                inbound.feed(data)
+            await ws.wait_closed()
+        else:
+            if first is not None:
+                inbound.feed(first)
+            while not inbound.done:
+                inbound.feed(await ws.recv(decode=False))  # type: ignore[arg-type]
+                if inbound.login_task is not None:
+                    await inbound.login_task
+                    inbound.login_task = None
+    except ConnectionClosed:
+        pass
+    finally:
+        inbound.done = True
+        if isinstance(ws, NativeConnection):
+            ws.on_message = None
+        task = inbound.login_task
+        if task is not None and not task.done():
+            # A login under way binds the session to this link when it ends: wait for it,
+            # so that the session is detached below and its reconnect window starts.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(task)
+        if inbound.session is not None:
+            hub.detach(inbound.session, link)
+        # Let queued frames (a logout, a last reply) go out before the writer stops.
+        await link.finish(6.0)
+        await link.stop()
+
+
+def _dispatch(
+    hub: Hub, link: NativeLink, session: ServerSession, rid: int, frame: msgspec.Struct
+) -> None:
+    try:
+        result = hub.handle(session, frame)
+    except SignalError as exc:
+        link.reply_error(rid, exc)
+        return
+    except Exception:
+        log.exception("request %s failed", type(frame).__name__)
+        link.reply_error(rid, SignalError(ErrorCode.GENERAL_E_UNKNOWN, "internal error"))
+        return
+    if not isinstance(result, asyncio.Future):
+        link.reply(rid, result)
+        return
+
+    def done(fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled():
+            link.reply_error(rid, SignalError(ErrorCode.GENERAL_E_FAILED, "cancelled"))
+            return
+        exc = fut.exception()
+        if exc is None:
+            link.reply(rid, fut.result())
+        elif isinstance(exc, SignalError):
+            link.reply_error(rid, exc)
+        else:
+            log.error("request %s failed: %r", type(frame).__name__, exc)
+            link.reply_error(rid, SignalError(ErrorCode.GENERAL_E_UNKNOWN, "internal error"))
+
+    result.add_done_callback(done)

@@ -1,0 +1,471 @@
+"""The channel system on the hub: membership, attributes, messages, special feeds (C1-C9).
+
+Every event goes out through ``hub.push``, so it rides the session's sequenced outbox and is
+replayed after a resume: channels get the foundation's delivery guarantees (C7) for free.
+An event is built once per change and the same (frozen) object is pushed to every member.
+See docs/channels.md for the rules and the codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from sigphone.protocol import channels as c
+from sigphone.protocol.errors import ErrorCode, SignalError
+from sigphone.protocol.limits import (
+    CHANNEL_RATE_LARGE,
+    LARGE_CHANNEL_MEMBERS,
+    MAX_ATTRS_PER_CHANNEL,
+    MAX_CHANNEL_ATTR_NAME_CHARS,
+    MAX_CHANNEL_ATTR_VALUE_CHARS,
+    MAX_CHANNEL_MSG_CHARS,
+    MAX_CHANNEL_MSG_CHARS_LARGE,
+    MAX_MSG_ID_CHARS,
+    USER_LIST_MAX,
+    USER_RATE_LARGE,
+)
+from sigphone.protocol.names import check_name, check_text
+from sigphone.protocol.rate import TokenBucket
+from sigphone.server.core.hub import Hub, ReplyData
+from sigphone.server.core.session import ServerSession
+from sigphone.server.services.invoke import Invoker
+
+__all__ = ["Channel", "Channels", "ChannelsConfig", "FeedSink"]
+
+log = logging.getLogger("sigphone.server")
+
+#: Receives the events of a special channel (UserOnline / ChannelActivity); must not block.
+FeedSink = Callable[[msgspec.Struct], None]
+Timer = Callable[[float, Callable[[], None]], asyncio.TimerHandle]
+
+
+@dataclass(slots=True)
+class ChannelsConfig:
+    #: More members than this makes a channel large (no user list, 1K messages, rates).
+    large_threshold: int = LARGE_CHANNEL_MEMBERS
+    #: How many of the latest members the joiner's user list holds.
+    user_list_max: int = USER_LIST_MAX
+    #: Seconds a channel and its attributes outlive its last member (_channel_ttl default).
+    default_ttl: float = 7200.0
+    #: Messages per second in large channels: per user, and for the whole channel.
+    user_rate_large: float = USER_RATE_LARGE
+    channel_rate_large: float = CHANNEL_RATE_LARGE
+
+
+@dataclass(eq=False, slots=True)
+class Channel:
+    app: str
+    name: str
+    #: account -> session, in join order (the end holds the latest members).
+    members: dict[str, ServerSession] = field(default_factory=dict)
+    #: The members as a tuple for fan-out; None after a join or leave (rebuilt on use).
+    fanout: tuple[ServerSession, ...] | None = None
+    attrs: dict[str, str] = field(default_factory=dict)
+    #: Parsed writable built-in attributes (the table keeps the text).
+    settings: dict[str, int] = field(default_factory=dict)
+    #: Joins since the channel was created (_total_member_num).
+    total: int = 0
+    expiry: asyncio.TimerHandle | None = None
+    refreshers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
+    user_buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    #: _sendmsg_limit when set; otherwise the large-channel default (made when first large).
+    send_bucket: TokenBucket | None = None
+    large_bucket: TokenBucket | None = None
+    attr_bucket: TokenBucket | None = None
+
+    @property
+    def notify(self) -> bool:
+        return self.settings.get("_userNotification", 1) != 0
+
+
+class Channels:
+    """Construct once with the hub: it registers its request handlers and session hooks."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        config: ChannelsConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        timer: Timer | None = None,
+    ) -> None:
+        """``clock`` drives the rate limits and ``timer(delay, fn)`` (default: the running
+        loop's ``call_later``) the TTL and auto-update timers; tests inject both."""
+        self.hub = hub
+        self.config = config or ChannelsConfig()
+        self.clock = clock
+        self.timer = timer
+        self.channels: dict[tuple[str, str], Channel] = {}
+        self.joined: dict[ServerSession, Channel] = {}
+        self.feeds: dict[tuple[str, str], list[FeedSink]] = {}
+        hub.register(c.ChannelJoin, self._on_join)
+        hub.register(c.ChannelLeave, self._on_leave)
+        hub.register(c.ChannelSend, self._on_send)
+        hub.register(c.ChannelSetAttr, self._on_set_attr)
+        hub.register(c.ChannelDelAttr, self._on_del_attr)
+        hub.register(c.ChannelClearAttr, self._on_clear_attr)
+        hub.on_session_start(self._on_session_start)
+        hub.on_session_end(self._on_session_end)
+        self.invoker = Invoker(hub, self)
+
+    # --- Public methods: queries (invoke, Server API) ---------------------------------
+
+    def get(self, app: str, name: str) -> Channel | None:
+        return self.channels.get((app, name))
+
+    def member_count(self, app: str, name: str) -> int:
+        ch = self.channels.get((app, name))
+        return 0 if ch is None else len(ch.members)
+
+    def latest_members(self, app: str, name: str, limit: int) -> list[str]:
+        """The ``limit`` most recent members, oldest first."""
+        ch = self.channels.get((app, name))
+        return [] if ch is None else _latest(ch, limit)
+
+    def is_member(self, app: str, name: str, account: str) -> bool:
+        ch = self.channels.get((app, name))
+        return ch is not None and account in ch.members
+
+    def post_message(self, app: str, name: str, sender: str, msg: str) -> int:
+        """A message to every member from the app's own server (Server API); returns how
+        many members it went to. The size rule is the members' one; the per-user rate limits
+        are not, since the sender is not a member."""
+        check_name(name, "channel")
+        check_name(sender, "sender")
+        ch = self.channels.get((app, name))
+        members = 0 if ch is None else len(ch.members)
+        large = members > self.config.large_threshold
+        check_text(msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS)
+        if ch is None or not members:
+            return 0
+        self._broadcast(ch, c.ChannelMessage(ch.name, sender, msg))
+        return members
+
+    # --- Public methods: special channels (C8) ----------------------------------------
+
+    def subscribe(self, app: str, channel: str, sink: FeedSink) -> Callable[[], None]:
+        """Feed ``sink`` every event of special ``channel`` of ``app``; returns unsubscribe.
+
+        For server-side consumers (the Server API): ``_agora_user_online`` gets a
+        ``UserOnline`` per login and session end, ``_agora_channel_event`` a
+        ``ChannelActivity`` per join and leave. Sinks run synchronously on the hub's loop.
+        """
+        if channel not in c.SPECIAL_CHANNELS:
+            raise ValueError(f"{channel!r} is not a special channel")
+        sinks = self.feeds.setdefault((app, channel), [])
+        sinks.append(sink)
+
+        def unsubscribe() -> None:
+            if sink in sinks:
+                sinks.remove(sink)
+
+        return unsubscribe
+
+    def _feed(self, app: str, channel: str, event: msgspec.Struct) -> None:
+        sinks = self.feeds.get((app, channel))
+        if not sinks:
+            return
+        for sink in tuple(sinks):
+            try:
+                sink(event)
+            except Exception:
+                log.exception("special channel subscriber failed")
+
+    # --- Public methods: attributes (one rule for members and invoke) -----------------
+
+    def attr_channel(self, app: str, name: str) -> Channel | None:
+        """The channel ``name`` for an attribute call by a non-member (invoke)."""
+        check_name(name, "channel")
+        if name in c.SPECIAL_CHANNELS:
+            raise SignalError(
+                ErrorCode.GENERAL_E_WRONG_PARAM, "special channels have no attributes"
+            )
+        return self.channels.get((app, name))
+
+    def set_attr_by_name(self, app: str, channel: str, name: str, value: str) -> None:
+        """Set an attribute of any channel; a missing one is created and lives for its TTL."""
+        ch = self.attr_channel(app, channel)
+        if ch is not None:
+            self.set_attr(ch, name, value)
+            return
+        ch = Channel(app, channel)
+        self.set_attr(ch, name, value)  # validates before the channel exists
+        self.channels[(app, channel)] = ch
+        if ch.expiry is None:
+            self._schedule_expiry(ch)
+
+    def set_attr(self, ch: Channel, name: str, value: str) -> None:
+        check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
+        check_text(value, "attribute value", MAX_CHANNEL_ATTR_VALUE_CHARS)
+        setting = c.check_builtin_value(name, value)
+        if name not in ch.attrs and len(ch.attrs) >= MAX_ATTRS_PER_CHANNEL:
+            raise SignalError(
+                ErrorCode.GENERAL_E_LARGE_PARAM,
+                f"a channel holds at most {MAX_ATTRS_PER_CHANNEL} attributes",
+            )
+        self._take_attr_rate(ch)
+        ch.attrs[name] = value
+        self._broadcast(ch, c.ChannelAttrUpdated(ch.name, name, value, "update"))
+        if setting is not None:
+            ch.settings[name] = setting
+            self._apply_setting(ch, name)
+
+    def del_attr_by_name(self, app: str, channel: str, name: str) -> None:
+        """Delete an attribute of any channel (a missing channel has nothing to delete)."""
+        ch = self.attr_channel(app, channel)
+        _check_del(name)
+        if ch is not None:
+            self.del_attr(ch, name)
+
+    def del_attr(self, ch: Channel, name: str) -> None:
+        _check_del(name)
+        self._take_attr_rate(ch)
+        if ch.attrs.pop(name, None) is None:
+            return
+        self._broadcast(ch, c.ChannelAttrUpdated(ch.name, name, "", "del"))
+        if ch.settings.pop(name, None) is not None:
+            self._apply_setting(ch, name)
+
+    def clear_attrs(self, ch: Channel) -> None:
+        """Remove every attribute, built-in settings included (back to their defaults)."""
+        self._take_attr_rate(ch)
+        ch.attrs.clear()
+        self._broadcast(ch, c.ChannelAttrUpdated(ch.name, "", "", "clear"))
+        changed = list(ch.settings)
+        ch.settings.clear()
+        for name in changed:
+            self._apply_setting(ch, name)
+
+    def _take_attr_rate(self, ch: Channel) -> None:
+        if ch.attr_bucket is not None and not ch.attr_bucket.take(self.clock()):
+            raise SignalError(
+                ErrorCode.GENERAL_E_FAILED,
+                f"_setattr_limit: at most {ch.settings['_setattr_limit']} changes per second",
+            )
+
+    def _apply_setting(self, ch: Channel, name: str) -> None:
+        """Make a (changed or removed) built-in setting take effect."""
+        value = ch.settings.get(name, 0)
+        if name == "_channel_ttl":
+            if not ch.members:
+                self._schedule_expiry(ch)
+        elif name in ("_auto_update_num", "_auto_update_total_num"):
+            self._restart_refreshers(ch)
+        elif name == "_sendmsg_limit":
+            ch.send_bucket = TokenBucket(value, value, self.clock()) if value else None
+        elif name == "_setattr_limit":
+            ch.attr_bucket = TokenBucket(value, value, self.clock()) if value else None
+
+    def _restart_refreshers(self, ch: Channel) -> None:
+        for handle in ch.refreshers.values():
+            handle.cancel()
+        ch.refreshers.clear()
+        num_period = ch.settings.get("_auto_update_num", 0)
+        total_period = ch.settings.get("_auto_update_total_num", 0)
+        # The seed: _total_member_num needs both _auto_update_num and _auto_update_total_num.
+        periods = {
+            "_member_num": num_period,
+            "_total_member_num": total_period if num_period else 0,
+        }
+        for attr, period in periods.items():
+            if period:
+                self._refresh(ch, attr, period)
+            elif ch.attrs.pop(attr, None) is not None:  # no longer maintained: not stale
+                self._broadcast(ch, c.ChannelAttrUpdated(ch.name, attr, "", "del"))
+
+    def _refresh(self, ch: Channel, attr: str, period: int) -> None:
+        value = str(len(ch.members) if attr == "_member_num" else ch.total)
+        if ch.attrs.get(attr) != value:
+            ch.attrs[attr] = value
+            self._broadcast(ch, c.ChannelAttrUpdated(ch.name, attr, value, "update"))
+        ch.refreshers[attr] = self._later(period, lambda: self._refresh(ch, attr, period))
+
+    # --- Membership -------------------------------------------------------------------
+
+    def _later(self, delay: float, fn: Callable[[], None]) -> asyncio.TimerHandle:
+        timer = self.timer or asyncio.get_running_loop().call_later
+        return timer(delay, fn)
+
+    def _on_join(self, session: ServerSession, frame: c.ChannelJoin) -> ReplyData:
+        name = check_name(frame.channel, "channel")
+        if name in c.SPECIAL_CHANNELS:
+            raise SignalError(
+                ErrorCode.JOINCHANNEL_E_OTHER, "special channels are for server-side sessions"
+            )
+        current = self.joined.get(session)
+        if current is not None:
+            if current.name == name:  # joined already (or a resent join): state again
+                self.hub.push(session, self._snapshot(current))
+                return {"channel": name, "num": len(current.members)}
+            self._leave(session, current, ErrorCode.LEAVECHANNEL_E_BYUSER)
+        ch = self.channels.get((session.app, name))
+        if ch is None:
+            ch = self.channels[(session.app, name)] = Channel(session.app, name)
+        if ch.expiry is not None:
+            ch.expiry.cancel()
+            ch.expiry = None
+        if ch.notify:
+            self._broadcast(ch, c.ChannelUserJoined(name, session.account))
+        ch.members[session.account] = session
+        ch.fanout = None
+        ch.total += 1
+        self.joined[session] = ch
+        self.hub.push(session, self._snapshot(ch))
+        self._feed(
+            session.app, c.CHANNEL_EVENT_CHANNEL, c.ChannelActivity(name, session.account, "join")
+        )
+        return {"channel": name, "num": len(ch.members)}
+
+    def _snapshot(self, ch: Channel) -> c.ChannelJoined:
+        large = len(ch.members) > self.config.large_threshold
+        users = None if large else _latest(ch, self.config.user_list_max)
+        return c.ChannelJoined(ch.name, len(ch.members), dict(ch.attrs), users)
+
+    def _on_leave(self, session: ServerSession, frame: c.ChannelLeave) -> ReplyData:
+        name = check_name(frame.channel, "channel")
+        ch = self.joined.get(session)
+        if ch is not None and ch.name == name:
+            self._leave(session, ch, ErrorCode.LEAVECHANNEL_E_BYUSER)
+        return {}
+
+    def _leave(self, session: ServerSession, ch: Channel, code: ErrorCode) -> None:
+        del ch.members[session.account]
+        ch.fanout = None
+        del self.joined[session]
+        ch.user_buckets.pop(session.account, None)
+        self.hub.push(session, c.ChannelLeft(ch.name, int(code)))  # dropped if it has ended
+        if ch.notify:
+            self._broadcast(ch, c.ChannelUserLeft(ch.name, session.account))
+        activity = c.ChannelActivity(ch.name, session.account, "leave", int(code))
+        self._feed(ch.app, c.CHANNEL_EVENT_CHANNEL, activity)
+        if not ch.members:
+            self._schedule_expiry(ch)
+
+    def _schedule_expiry(self, ch: Channel) -> None:
+        if ch.expiry is not None:
+            ch.expiry.cancel()
+        ttl = ch.settings.get("_channel_ttl", self.config.default_ttl)
+        ch.expiry = self._later(ttl, lambda: self._expire(ch))
+
+    def _expire(self, ch: Channel) -> None:
+        """The TTL after the last member left is over: the channel and its attributes go."""
+        ch.expiry = None
+        if ch.members:
+            return
+        for handle in ch.refreshers.values():
+            handle.cancel()
+        ch.refreshers.clear()
+        if self.channels.get((ch.app, ch.name)) is ch:
+            del self.channels[(ch.app, ch.name)]
+        log.debug("channel %s/%s expired", ch.app, ch.name)
+
+    def _broadcast(self, ch: Channel, event: msgspec.Struct) -> None:
+        # A snapshot of the members, kept until the next join or leave: no per-message copy,
+        # and safe when a push ends a slow consumer whose hook then leaves the channel.
+        targets = ch.fanout
+        if targets is None:
+            targets = ch.fanout = tuple(ch.members.values())
+        push = self.hub.push
+        for session in targets:
+            push(session, event)
+
+    # --- Session hooks ----------------------------------------------------------------
+
+    def _on_session_start(self, session: ServerSession) -> None:
+        self._feed(session.app, c.USER_ONLINE_CHANNEL, c.UserOnline(session.account, 1))
+
+    def _on_session_end(self, session: ServerSession, code: ErrorCode) -> None:
+        ch = self.joined.get(session)
+        if ch is not None:
+            self._leave(session, ch, c.leave_code(code))
+        self._feed(session.app, c.USER_ONLINE_CHANNEL, c.UserOnline(session.account, 0, int(code)))
+
+    # --- Requests of members ----------------------------------------------------------
+
+    def _member_channel(self, session: ServerSession, name: str, code: ErrorCode) -> Channel:
+        name = check_name(name, "channel")
+        ch = self.joined.get(session)
+        if ch is None or ch.name != name:
+            raise SignalError(code, f"not in channel {name}")
+        return ch
+
+    def _on_send(self, session: ServerSession, frame: c.ChannelSend) -> ReplyData:
+        if frame.msg_id:
+            check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
+        reply = {"msg_id": frame.msg_id}
+        if self.hub.already_sent(session, frame.cseq):
+            return reply  # a resend of a message already broadcast
+        try:
+            self._check_send(session, frame)
+        except SignalError as exc:
+            self.hub.remember_refusal(session, frame.cseq, exc)
+            raise
+        if frame.cseq:
+            session.cseq = frame.cseq
+        ch = self.joined[session]
+        self._broadcast(ch, c.ChannelMessage(ch.name, session.account, frame.msg))
+        return reply
+
+    def _check_send(self, session: ServerSession, frame: c.ChannelSend) -> None:
+        """Membership, size and rate rules of a channel message; raises SignalError."""
+        ch = self._member_channel(session, frame.channel, ErrorCode.SENDMESSAGE_E_OTHER)
+        large = len(ch.members) > self.config.large_threshold
+        check_text(
+            frame.msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS
+        )
+        now = self.clock()
+        if large:
+            bucket = ch.user_buckets.get(session.account)
+            if bucket is None:
+                rate = self.config.user_rate_large
+                bucket = ch.user_buckets[session.account] = TokenBucket(rate, rate, now)
+            if not bucket.take(now):
+                raise SignalError(
+                    ErrorCode.SENDMESSAGE_E_OTHER,
+                    f"large channel: at most {self.config.user_rate_large:g} message/s per user",
+                )
+        channel_bucket = ch.send_bucket
+        if channel_bucket is None and large:
+            channel_bucket = ch.large_bucket
+            if channel_bucket is None:
+                rate = self.config.channel_rate_large
+                channel_bucket = ch.large_bucket = TokenBucket(rate, rate, now)
+        if channel_bucket is not None and not channel_bucket.take(now):
+            raise SignalError(
+                ErrorCode.SENDMESSAGE_E_OTHER, "the channel's message rate limit is reached"
+            )
+
+    def _on_set_attr(self, session: ServerSession, frame: c.ChannelSetAttr) -> ReplyData:
+        ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
+        self.set_attr(ch, frame.name, frame.value)
+        return {}
+
+    def _on_del_attr(self, session: ServerSession, frame: c.ChannelDelAttr) -> ReplyData:
+        ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
+        self.del_attr(ch, frame.name)
+        return {}
+
+    def _on_clear_attr(self, session: ServerSession, frame: c.ChannelClearAttr) -> ReplyData:
+        ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
+        self.clear_attrs(ch)
+        return {}
+
+
+def _latest(ch: Channel, limit: int) -> list[str]:
+    """The ``limit`` most recently joined members, oldest first."""
+    if len(ch.members) <= limit:
+        return list(ch.members)
+    return list(itertools.islice(reversed(ch.members), limit))[::-1]
+
+
+def _check_del(name: str) -> None:
+    check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
+    if name in c.READ_ONLY_ATTRS:
+        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"{name} is maintained by the server")
