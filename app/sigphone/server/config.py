@@ -10,6 +10,7 @@ from typing import Any
 import platformdirs
 
 from sigphone.server.api.server_api import ApiConfig
+from sigphone.server.backends.base import ClusterConfig
 from sigphone.server.core.hub import HubConfig
 from sigphone.server.edges.native import EdgeLimits
 from sigphone.server.services.calls import CallConfig
@@ -46,6 +47,8 @@ class ServerConfig:
     api: ApiConfig = field(default_factory=ApiConfig)
     limits: EdgeLimits = field(default_factory=EdgeLimits)
     channels: ChannelsConfig = field(default_factory=ChannelsConfig)
+    #: ``[cluster]``: Redis for several nodes as one system (docs/deployment.md, "Cluster").
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     #: The IPv4 address the legacy clients' address lookup (GET /getaddr) hands out; None:
     #: the address the asking client reached us on (docs/legacy-clients.md).
     legacy_address: str | None = None
@@ -77,6 +80,7 @@ class ServerConfig:
             "channels": cfg.channels,
             "calls": cfg.calls,
             "api": cfg.api,
+            "cluster": cfg.cluster,
         }
         for section, target in sections.items():
             for key, value in raw.get(section, {}).items():

@@ -45,6 +45,7 @@ from sigphone.server.core.hub import Hub, resolve
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.calls import CALLER, Calls
 from sigphone.server.services.channels import Channels
+from sigphone.server.services.users import Users
 
 __all__ = ["ApiConfig", "ServerApi"]
 
@@ -96,9 +97,16 @@ class ServerApi:
     """Constructed with the hub and the call service; ``start`` opens the HTTP port."""
 
     def __init__(
-        self, hub: Hub, calls: Calls, channels: Channels, config: ApiConfig | None = None
+        self,
+        hub: Hub,
+        calls: Calls,
+        channels: Channels,
+        config: ApiConfig | None = None,
+        *,
+        users: Users,
     ) -> None:
         self.hub = hub
+        self.users = users
         self.calls = calls
         self.channels = channels
         self.config = config or ApiConfig()
@@ -113,7 +121,7 @@ class ServerApi:
             channels.subscribe(
                 app_id, CHANNEL_EVENT_CHANNEL, partial(self._channel_activity, app_id)
             )
-        hub.on_user_attr(self._attr_stored)
+        users.on_user_attr(self._attr_stored)
         app = web.Application(middlewares=[self._errors], client_max_size=MAX_FRAME_BYTES)
         app.add_routes(
             [
@@ -228,19 +236,19 @@ class ServerApi:
 
     async def _user_status(self, request: web.Request) -> web.Response:
         account = check_name(request.match_info["account"], "account")
-        status = int(self.hub.is_online(request[APP_KEY], account))
+        status = int(await resolve(self.users.query_online(request[APP_KEY], account)))
         return web.json_response({"account": account, "status": status})
 
     async def _user_attrs(self, request: web.Request) -> web.Response:
         account = check_name(request.match_info["account"], "account")
-        attrs = await self.hub.store.get_user_attrs(request[APP_KEY], account)
+        attrs = await self.users.get_attrs(request[APP_KEY], account)
         return web.json_response({"account": account, "attrs": attrs})
 
     async def _set_user_attr(self, request: web.Request) -> web.Response:
         app = request[APP_KEY]
         account = check_name(request.match_info["account"], "account")
         value = (await self._json(request)).get("value")
-        await self.hub.set_user_attr(app, account, request.match_info["name"], value)
+        await self.users.set_user_attr(app, account, request.match_info["name"], value)
         return web.json_response({})
 
     async def _send_message(self, request: web.Request) -> web.Response:
@@ -249,7 +257,7 @@ class ServerApi:
         body = await self._json(request)
         sender = check_name(body.get("from", SERVER_SENDER), "from")
         msg = check_text(body.get("msg"), "msg", MAX_P2P_MSG_CHARS)
-        await resolve(self.hub.send_message(app, sender, peer, msg))
+        await self.users.send_message(app, sender, peer, msg)
         return web.json_response({})
 
     async def _channel_users(self, request: web.Request) -> web.Response:
