@@ -13,10 +13,14 @@ URL_LINE = re.compile(rb"listening on (ws://\S+):(\d+)")
 
 
 class ServerProcess:
-    def __init__(self, data: Path, apps: list[str], port: int = 0) -> None:
+    def __init__(
+        self, data: Path, apps: list[str], port: int = 0, extra: list[str] | None = None
+    ) -> None:
         self.data = data
         self.apps = apps
         self.port = port
+        #: More command-line flags (a cluster node: --redis URL --node-id ID).
+        self.extra = list(extra or [])
         self.proc: asyncio.subprocess.Process | None = None
         self.url = ""
 
@@ -36,6 +40,7 @@ class ServerProcess:
         ]
         for app in self.apps:
             args += ["--app", app]
+        args += self.extra
         self.proc = await asyncio.create_subprocess_exec(
             *args, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"}
         )
@@ -58,10 +63,16 @@ class ServerProcess:
         await self.start()  # same port, same data folder
 
     async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                async with asyncio.timeout(10):
-                    await self.proc.wait()
-            except TimeoutError:
-                await self.kill()
+        await stop_child(self.proc)
+
+
+async def stop_child(proc: asyncio.subprocess.Process | None) -> None:
+    """SIGTERM and wait; SIGKILL if it has not ended within 10 s."""
+    if proc is not None and proc.returncode is None:
+        proc.terminate()
+        try:
+            async with asyncio.timeout(10):
+                await proc.wait()
+        except TimeoutError:
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()

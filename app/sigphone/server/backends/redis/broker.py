@@ -1,0 +1,196 @@
+"""Presence and routing of a cluster: which node holds each account, and getting there.
+
+- A login claims the account's presence key (scripts.CLAIM); a session of that account on
+  another node is told over that node's channel and ended there with 103.
+- A stored point-to-point message is published by the storing script itself to the node of
+  the recipient's session, so each node receives a recipient's messages in inbox-id order.
+- Pub/sub is at most once: whenever this node (re)subscribes, for example after Redis
+  restarted or a network cut, it reloads from the durable inboxes every message above what
+  each of its sessions already got. Nothing acknowledged is lost; the SDK drops repeats.
+- Every node heartbeats ``sig:alive:{node}``; presence on a node whose heartbeat expired
+  counts as offline (the node died with its sessions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from redis.asyncio import Redis
+
+from sigphone.protocol import frames as f
+from sigphone.protocol.errors import ErrorCode
+from sigphone.server.backends.base import ClusterConfig
+from sigphone.server.backends.redis import scripts as s
+from sigphone.server.backends.redis.pipe import NETWORK_ERRORS, Pipe, redis_client
+from sigphone.server.backends.redis.store import RedisStore
+
+if TYPE_CHECKING:
+    from sigphone.server.core.hub import Hub
+    from sigphone.server.core.session import ServerSession
+
+__all__ = ["RedisBroker"]
+
+log = logging.getLogger("sigphone.server")
+
+
+class RedisBroker:
+    def __init__(
+        self, pipe: Pipe, store: RedisStore, config: ClusterConfig, node_id: str, url: str
+    ) -> None:
+        self.pipe = pipe
+        self.store = store
+        self.config = config
+        self.node_id = node_id
+        self._url = url
+        self._hub: Hub | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscribed = asyncio.Event()
+        #: Times this node (re)subscribed and reloaded its sessions' inboxes.
+        self.resubscribes = 0
+
+    # --- Lifecycle -------------------------------------------------------------------
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+        self.pipe.start()
+        with contextlib.suppress(Exception):  # unreachable: the heartbeat loop keeps trying
+            await self._beat()
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="sigphone-redis-listen"),
+            asyncio.create_task(self._heartbeat(), name="sigphone-redis-heartbeat"),
+        ]
+        # Serve only once the node's channel is subscribed: a login before that could miss
+        # a message routed to it (a later reload would still deliver it, but late).
+        try:
+            async with asyncio.timeout(max(self.config.op_timeout, 5.0)):
+                await self._subscribed.wait()
+        except TimeoutError:
+            log.warning("Redis not reachable at start; serving, and retrying in the background")
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        with contextlib.suppress(Exception):
+            await self.pipe.submit(lambda p: p.delete(s.alive_key(self.node_id)))
+        await self.pipe.close()
+
+    # --- Broker protocol ---------------------------------------------------------------
+
+    def claim(self, session: ServerSession) -> asyncio.Future[None]:
+        pres = s.key("pres", session.app, session.account)
+        return self.pipe.submit(
+            lambda p: p.eval(s.CLAIM, 1, pres, self.node_id, session.sid), lambda _: None
+        )
+
+    def release(self, session: ServerSession) -> None:
+        pres = s.key("pres", session.app, session.account)
+        fut = self.pipe.submit(lambda p: p.eval(s.RELEASE, 1, pres, self.node_id, session.sid))
+        # A failure leaves a stale presence: it points at a session no node has, and the
+        # next login of the account replaces it; nothing waits for this.
+        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+
+    def query_online(self, app: str, account: str) -> asyncio.Future[bool]:
+        pres = s.key("pres", app, account)
+        return self.pipe.submit(lambda p: p.eval(s.ONLINE, 1, pres), lambda r: bool(int(r)))
+
+    def route_message(self, app: str, peer: str, event: msgspec.Struct, iid: int) -> None:
+        return None  # the storing script published it to the peer's node (scripts.APPEND)
+
+    def health(self) -> dict[str, Any]:
+        fresh = time.monotonic() - self.pipe.last_ok < max(3 * self.config.heartbeat, 1.0)
+        return {"node": self.node_id, "redis": "ok" if fresh else "unreachable"}
+
+    # --- Heartbeat -----------------------------------------------------------------------
+
+    def _beat(self) -> asyncio.Future[Any]:
+        ttl_ms = int(self.config.node_ttl * 1000)
+        alive = s.alive_key(self.node_id)
+        return self.pipe.submit(lambda p: p.set(alive, str(time.time()), px=ttl_ms))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat)
+            with contextlib.suppress(Exception):
+                await self._beat()
+
+    # --- This node's channel ---------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        delay = 0.05
+        while True:
+            client: Redis = redis_client(self._url, None)
+            pubsub = client.pubsub()
+            try:
+                await pubsub.subscribe(s.node_channel(self.node_id))
+                delay = 0.05
+                first = not self._subscribed.is_set()
+                self._subscribed.set()
+                if not first:
+                    self.resubscribes += 1
+                    log.info("Redis channel subscribed again: reloading the inboxes")
+                    asyncio.create_task(self._reload_all())  # noqa: RUF006 - ends by itself
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message is not None:
+                        self._on_message(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except NETWORK_ERRORS as exc:
+                log.warning("Redis channel lost (%r); resubscribing", exc)
+            except Exception:
+                log.exception("Redis channel listener failed; resubscribing")
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    def _on_message(self, data: bytes) -> None:
+        hub = self._hub
+        if hub is None:
+            return
+        kind, _, rest = data.decode().partition("\n")
+        if kind == "m":
+            iid, app, account, body = rest.split("\n", 3)
+            session = hub.sessions.get((app, account))
+            if session is None:
+                return  # not (or no longer) here: the inbox keeps it for the next login
+            sender, msg, ts, _expires = json.loads(body)
+            event = f.MsgEvent(account=sender, msg=msg, iid=int(iid), ts=float(ts))
+            hub.deliver_message(app, account, event, int(iid))
+        elif kind == "k":
+            hub.kick(rest, ErrorCode.LOGOUT_E_KICKED, "logged in on another device")
+
+    async def _reload_all(self) -> None:
+        """After a gap in the channel: every session gets what it missed, from its inbox."""
+        hub = self._hub
+        if hub is None:
+            return
+        loads = []
+        for session in list(hub.sessions.values()):
+            if session.closed or session.held is not None:
+                continue  # a login under way loads its inbox after subscribing anyway
+            hub.hold(session)
+            fut = self.store.load_inbox(
+                session.app, session.account, now=hub.clock(), after=session.max_iid
+            )
+            loads.append((session, fut))
+        for session, fut in loads:  # submitted together: one round trip for all
+            try:
+                records = await fut
+            except Exception as exc:
+                log.warning("reloading the inbox of %s failed: %r", session.account, exc)
+                records = []
+            hub.release_held(session, records)
