@@ -104,9 +104,15 @@ def leave_code(logout_code: int) -> ErrorCode:
 
 @client_frame
 class ChannelJoin(Request, tag="ch_join"):
-    """Join ``channel``, leaving the one the session is in (one channel at a time)."""
+    """Join ``channel``, leaving the one the session is in (one channel at a time).
+
+    ``since`` (a cluster, C7 across a node's death): the ``off`` of the last channel event the
+    client finished with. The server then replays what came after it instead of a snapshot,
+    or, if its history no longer reaches back that far, sends a snapshot with ``gap`` set.
+    """
 
     channel: str
+    since: str = ""
 
 
 @client_frame
@@ -162,6 +168,11 @@ class ChannelJoined(Event, tag="ch_joined", frozen=True):
     num: int
     attrs: dict[str, str]
     users: list[str] | None = None
+    #: The channel's offset at this snapshot ("" on the embedded server; see ChannelJoin).
+    off: str = ""
+    #: True: a rejoin whose missed events are gone from the history; this snapshot replaces
+    #: the client's state (the gap signal).
+    gap: bool = False
 
 
 @event_kind
@@ -176,12 +187,14 @@ class ChannelLeft(Event, tag="ch_left", frozen=True):
 class ChannelUserJoined(Event, tag="ch_user_joined", frozen=True):
     channel: str
     account: str
+    off: str = ""  # the event's offset in the channel's history (a cluster), see ChannelJoin
 
 
 @event_kind
 class ChannelUserLeft(Event, tag="ch_user_left", frozen=True):
     channel: str
     account: str
+    off: str = ""
 
 
 @event_kind
@@ -192,6 +205,7 @@ class ChannelAttrUpdated(Event, tag="ch_attr", frozen=True):
     name: str
     value: str
     type: str
+    off: str = ""
 
 
 @event_kind
@@ -199,6 +213,7 @@ class ChannelMessage(Event, tag="ch_msg", frozen=True):
     channel: str
     account: str
     msg: str
+    off: str = ""
 
 
 @event_kind

@@ -71,6 +71,9 @@ class Channel:
         self.attrs: dict[str, str] = {}
         #: Members when we joined (also known in large channels, where ``members`` is not).
         self.num = 0
+        #: Offset of the last channel event handed to the application (a cluster server sets
+        #: them): a rejoin on another node asks for what came after it (C7).
+        self.offset = ""
         self._ready: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
@@ -236,12 +239,13 @@ class ChannelOps:
         channel.num = ev.num
         channel.members = dict.fromkeys(ev.users if ev.users is not None else [self.account], 0)
         channel.attrs = dict(ev.attrs)
+        channel.offset = ev.off
         if channel._ready is not None and not channel._ready.done():
             channel._ready.set_result(None)
         await channel._call("on_channel_joined")
         if ev.users is not None:
             await channel._call("on_channel_user_list", [[account, 0] for account in ev.users])
-        if had_attrs:  # a rejoin: the table is replaced, not merged
+        if had_attrs:  # a rejoin (or a history gap): the table is replaced, not merged
             await channel._call("on_channel_attr_updated", "", "", "clear")
         for key, value in ev.attrs.items():
             await channel._call("on_channel_attr_updated", key, value, "update")
@@ -259,12 +263,14 @@ class ChannelOps:
         if channel is not None:
             channel.members[ev.account] = 0
             await channel._call("on_channel_user_joined", ev.account, 0)
+            channel.offset = ev.off or channel.offset
 
     async def _on_ChannelUserLeft(self, ev: c.ChannelUserLeft) -> None:
         channel = self._routed(ev.channel)
         if channel is not None:
             channel.members.pop(ev.account, None)
             await channel._call("on_channel_user_leaved", ev.account, 0)
+            channel.offset = ev.off or channel.offset
 
     async def _on_ChannelAttrUpdated(self, ev: c.ChannelAttrUpdated) -> None:
         channel = self._routed(ev.channel)
@@ -277,11 +283,13 @@ class ChannelOps:
         elif ev.type == "clear":
             channel.attrs.clear()
         await channel._call("on_channel_attr_updated", ev.name, ev.value, ev.type)
+        channel.offset = ev.off or channel.offset
 
     async def _on_ChannelMessage(self, ev: c.ChannelMessage) -> None:
         channel = self._routed(ev.channel)
         if channel is not None:
             await channel._call("on_message_channel_receive", ev.account, 0, ev.msg)
+            channel.offset = ev.off or channel.offset
 
     # --- Session life ---------------------------------------------------------------------
 
@@ -314,7 +322,7 @@ class ChannelOps:
 
     async def _rejoin(self, channel: Channel) -> None:
         try:
-            await self._request(c.ChannelJoin(channel=channel.name))
+            await self._request(c.ChannelJoin(channel=channel.name, since=channel.offset))
         except SignalError as exc:
             log.warning("could not rejoin channel %s: %s", channel.name, exc)
             if self._joining().get(channel.name) is channel:

@@ -263,49 +263,52 @@ class ServerApi:
     async def _channel_users(self, request: web.Request) -> web.Response:
         channel = check_name(request.match_info["channel"], "channel")
         app = request[APP_KEY]
-        users = self.channels.latest_members(app, channel, MAX_USERLIST_ALL)
-        num = self.channels.member_count(app, channel)
+        num, users = await resolve(self.channels.user_list(app, channel, MAX_USERLIST_ALL))
         return web.json_response({"channel": channel, "users": users, "num": num})
 
     async def _channel_isin(self, request: web.Request) -> web.Response:
         channel = check_name(request.match_info["channel"], "channel")
         account = check_name(request.match_info["account"], "account")
-        isin = int(self.channels.is_member(request[APP_KEY], channel, account))
+        isin = int(await resolve(self.channels.is_member(request[APP_KEY], channel, account)))
         return web.json_response({"channel": channel, "account": account, "isin": isin})
 
     async def _channel_attrs(self, request: web.Request) -> web.Response:
         channel = check_name(request.match_info["channel"], "channel")
-        ch = self.channels.get(request[APP_KEY], channel)
-        attrs = {} if ch is None else dict(ch.attrs)
+        attrs = await resolve(self.channels.channel_attrs(request[APP_KEY], channel))
         return web.json_response({"channel": channel, "attrs": attrs})
 
     async def _set_channel_attr(self, request: web.Request) -> web.Response:
         body = await self._json(request)
-        self.channels.set_attr_by_name(
-            request[APP_KEY],
-            request.match_info["channel"],
-            request.match_info["name"],
-            body.get("value"),  # validated by the channel rules (str, <= 1024)
+        await resolve(
+            self.channels.set_attr_by_name(
+                request[APP_KEY],
+                request.match_info["channel"],
+                request.match_info["name"],
+                body.get("value"),  # validated by the channel rules (str, <= 1024)
+            )
         )
         return web.json_response({})
 
     async def _del_channel_attr(self, request: web.Request) -> web.Response:
-        self.channels.del_attr_by_name(
-            request[APP_KEY], request.match_info["channel"], request.match_info["name"]
+        await resolve(
+            self.channels.del_attr_by_name(
+                request[APP_KEY], request.match_info["channel"], request.match_info["name"]
+            )
         )
         return web.json_response({})
 
     async def _clear_channel_attrs(self, request: web.Request) -> web.Response:
-        ch = self.channels.attr_channel(request[APP_KEY], request.match_info["channel"])
-        if ch is not None:
-            self.channels.clear_attrs(ch)
+        channel = request.match_info["channel"]
+        await resolve(self.channels.clear_attrs_by_name(request[APP_KEY], channel))
         return web.json_response({})
 
     async def _channel_message(self, request: web.Request) -> web.Response:
         body = await self._json(request)
         sender = body.get("from", SERVER_SENDER)
-        num = self.channels.post_message(
-            request[APP_KEY], request.match_info["channel"], sender, body.get("msg")
+        num = await resolve(
+            self.channels.post_message(
+                request[APP_KEY], request.match_info["channel"], sender, body.get("msg")
+            )
         )
         return web.json_response({"num": num})
 

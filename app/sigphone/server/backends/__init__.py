@@ -8,8 +8,10 @@ from sigphone.server.backends.base import Broker, Store
 
 if TYPE_CHECKING:
     from sigphone.server.config import ServerConfig
+    from sigphone.server.core.hub import Hub
+    from sigphone.server.services.channels import Channels, ChannelsConfig
 
-__all__ = ["Broker", "Store", "make_backend"]
+__all__ = ["Broker", "Store", "make_backend", "make_channels"]
 
 
 def make_backend(config: ServerConfig) -> tuple[Store, Broker]:
@@ -23,3 +25,15 @@ def make_backend(config: ServerConfig) -> tuple[Store, Broker]:
 
     path = ":memory:" if config.data is None else config.data / "sigphone.sqlite3"
     return SqliteStore(path), LocalBroker()
+
+
+def make_channels(hub: Hub, config: ChannelsConfig) -> Channels:
+    """The channel service for the hub's backend: cluster-wide on Redis, else in memory."""
+    from sigphone.server.backends.embedded import LocalBroker
+    from sigphone.server.services.channels import Channels
+
+    if isinstance(hub.broker, LocalBroker):
+        return Channels(hub, config)
+    from sigphone.server.backends.redis.channels import ClusterChannels
+
+    return ClusterChannels(hub, hub.broker, config)  # type: ignore[arg-type]

@@ -416,6 +416,13 @@ def _then(fut: asyncio.Future[Any], fn: Callable[[Any], ReplyData]) -> asyncio.F
     return out
 
 
+def then(result: Any, fn: Callable[[Any], ReplyData]) -> ReplyData | asyncio.Future[ReplyData]:
+    """``fn(result)`` now, or once ``result`` resolves if it is a future."""
+    if isinstance(result, asyncio.Future):
+        return _then(result, fn)
+    return fn(result)
+
+
 async def resolve(result: T | Awaitable[T]) -> T:
     """Await a handler's result whether it came now or later (handy in tests)."""
     if isinstance(result, Awaitable):

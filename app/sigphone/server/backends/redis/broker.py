@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -38,6 +39,8 @@ __all__ = ["RedisBroker"]
 
 log = logging.getLogger("sigphone.server")
 
+FEED = s.FEED_CHANNEL.encode()
+
 
 class RedisBroker:
     def __init__(
@@ -53,6 +56,11 @@ class RedisBroker:
         self._subscribed = asyncio.Event()
         #: Times this node (re)subscribed and reloaded its sessions' inboxes.
         self.resubscribes = 0
+        #: Receivers of channel history entries and special-feed events (the channel
+        #: service sets them) and of "the channel had a gap" (after a resubscribe).
+        self.channel_events: Callable[[str, str, str, str, str], None] | None = None
+        self.feed_events: Callable[[str], None] | None = None
+        self.resubscribed: list[Callable[[], None]] = []
 
     # --- Lifecycle -------------------------------------------------------------------
 
@@ -131,7 +139,7 @@ class RedisBroker:
             client: Redis = redis_client(self._url, None)
             pubsub = client.pubsub()
             try:
-                await pubsub.subscribe(s.node_channel(self.node_id))
+                await pubsub.subscribe(s.node_channel(self.node_id), s.FEED_CHANNEL)
                 delay = 0.05
                 first = not self._subscribed.is_set()
                 self._subscribed.set()
@@ -139,9 +147,16 @@ class RedisBroker:
                     self.resubscribes += 1
                     log.info("Redis channel subscribed again: reloading the inboxes")
                     asyncio.create_task(self._reload_all())  # noqa: RUF006 - ends by itself
+                    for hook in self.resubscribed:
+                        hook()
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is not None:
+                    if message is None:
+                        continue
+                    if message["channel"] == FEED:
+                        if self.feed_events is not None:
+                            self.feed_events(message["data"].decode())
+                    else:
                         self._on_message(message["data"])
             except asyncio.CancelledError:
                 raise
@@ -170,6 +185,10 @@ class RedisBroker:
             sender, msg, ts, _expires = json.loads(body)
             event = f.MsgEvent(account=sender, msg=msg, iid=int(iid), ts=float(ts))
             hub.deliver_message(app, account, event, int(iid))
+        elif kind == "c":
+            if self.channel_events is not None:
+                app, name, offset, quiet, payload = rest.split("\n", 4)
+                self.channel_events(app, name, offset, quiet, payload)
         elif kind == "k":
             hub.kick(rest, ErrorCode.LOGOUT_E_KICKED, "logged in on another device")
 

@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 PREFIX = "sig:"
+#: Every node subscribes: the special-channel feeds (C8) and the API's events of all nodes.
+FEED_CHANNEL = PREFIX + "feed"
 
 
 def key(kind: str, app: str, account: str) -> str:
