@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from sigphone.protocol.channels import INVOKE_PREFIX
+from sigphone.protocol.token import make_token
 
+from ..server.test_server_api import Api, EventStream
 from ..support.cluster import Cluster
-from ..support.config import APP, NO_TOKEN, fast_signal
+from ..support.config import APP, CERT, CERT_APP, NO_TOKEN, fast_signal
 from ..support.netfault import FaultyLink
 from ..support.waiting import until, until_true
 from .test_channels import Recorder
@@ -136,3 +140,49 @@ async def test_member_on_a_killed_node_resumes_every_channel_event_once(cluster:
         await talker.logout()
     finally:
         await balancer.close()
+
+
+async def test_server_api_stream_and_special_feeds_carry_every_node(tmp_path: Path):
+    """The event stream of node 1 and a special-channel feed see logins, attributes, joins
+    and leaves made on the other nodes (C8, S1)."""
+    c = Cluster(tmp_path, [APP, f"{CERT_APP}:{CERT}"], nodes=2)
+    await c.start()
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, f"http://127.0.0.1:{c.nodes[0].api_port}", CERT_APP, CERT)
+        events = EventStream(api)
+        try:
+            probe = await fast_signal(c.url(1), CERT_APP).login("probe", make_token_for("probe"))
+
+            async def stream_open() -> bool:  # the stream is registered: an event shows up
+                await probe.set_attr("n", str(time.monotonic()))
+                return bool(events.of("attr"))
+
+            await until_true(stream_open)
+            await probe.logout()
+            await until(lambda: events.of("offline"))
+            events.events.clear()
+            user = await fast_signal(c.url(1), CERT_APP).login("far", make_token_for("far"))
+            await user.set_attr("mood", "remote")
+            channel = await user.channel_join("lobby")
+            await channel.channel_leave()
+            await user.logout()
+            await until(lambda: events.of("offline"), within=15)
+            assert events.of("online") == [{"type": "online", "account": "far"}]
+            assert events.of("attr") == [
+                {"type": "attr", "account": "far", "name": "mood", "value": "remote"}
+            ]
+            assert [(e["channel"], e["action"]) for e in events.of("channel")] == [
+                ("lobby", "join"),
+                ("lobby", "leave"),
+            ]
+            assert events.of("offline") == [{"type": "offline", "account": "far", "reason": 101}]
+            # Node 2 answers for the channel and user state node 1 holds, and the reverse.
+            status, body = await api("GET", "/api/v1/users/far/status")
+            assert (status, body["status"]) == (200, 0)
+        finally:
+            await events.close()
+            await c.stop()
+
+
+def make_token_for(account: str) -> str:
+    return make_token(account, CERT_APP, CERT, int(time.time()) + 3600)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 URL_LINE = re.compile(rb"listening on (ws://\S+):(\d+)")
+API_LINE = re.compile(rb"Server API on http://\S+:(\d+)/")
 
 
 class ServerProcess:
@@ -23,6 +24,7 @@ class ServerProcess:
         self.extra = list(extra or [])
         self.proc: asyncio.subprocess.Process | None = None
         self.url = ""
+        self.api_port = 0
 
     async def start(self) -> None:
         args = [
@@ -51,6 +53,10 @@ class ServerProcess:
         assert match, f"unexpected first line from sigphone-server: {line!r}"
         self.port = int(match.group(2))
         self.url = f"{match.group(1).decode()}:{self.port}"
+        async with asyncio.timeout(30):  # then the Server API's line (--api-port 0: a free one)
+            while not (api := API_LINE.search(await self.proc.stdout.readline())):
+                pass
+        self.api_port = int(api.group(1))
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, exactly like a crash."""

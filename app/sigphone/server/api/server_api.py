@@ -116,7 +116,10 @@ class ServerApi:
         self.port = 0
         hub.on_session_start(self._session_started)
         hub.on_session_end(self._session_ended)
-        calls.listeners.append(self._publish)
+        calls.listeners.append(self._broadcast)
+        # In a cluster every node's stream carries every node's events (join and leave come
+        # cluster-wide through the channel feed already; the rest through the broker).
+        hub.broker.subscribe_all("api", self._from_any_node)
         for app_id in hub.apps:  # join/leave of every channel (the _agora_channel_event feed)
             channels.subscribe(
                 app_id, CHANNEL_EVENT_CHANNEL, partial(self._channel_activity, app_id)
@@ -370,6 +373,13 @@ class ServerApi:
             if sub.app == app and event["type"] in sub.types:
                 sub.offer(event)
 
+    def _broadcast(self, app: str, event: dict[str, Any]) -> None:
+        self.hub.broker.publish_all("api", json.dumps([app, event], ensure_ascii=False))
+
+    def _from_any_node(self, data: str) -> None:
+        app, event = json.loads(data)
+        self._publish(app, event)
+
     def _channel_activity(self, app: str, event: ChannelActivity) -> None:
         self._publish(
             app,
@@ -383,11 +393,11 @@ class ServerApi:
         )
 
     def _session_started(self, session: ServerSession) -> None:
-        self._publish(session.app, {"type": "online", "account": session.account})
+        self._broadcast(session.app, {"type": "online", "account": session.account})
 
     def _session_ended(self, session: ServerSession, code: ErrorCode) -> None:
         event = {"type": "offline", "account": session.account, "reason": int(code)}
-        self._publish(session.app, event)
+        self._broadcast(session.app, event)
 
     def _attr_stored(self, app: str, account: str, name: str, value: str) -> None:
-        self._publish(app, {"type": "attr", "account": account, "name": name, "value": value})
+        self._broadcast(app, {"type": "attr", "account": account, "name": name, "value": value})

@@ -12,6 +12,7 @@ the order the operations were submitted: the hub relies on that for delivery ord
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -129,3 +130,10 @@ class Broker(Protocol):
     def health(self) -> dict[str, Any]:
         """Extra fields for ``GET /healthz``."""
         ...
+
+    def publish_all(self, topic: str, data: str) -> None:
+        """Hand ``data`` to the ``topic`` handler of every node, this one included (events
+        that every node's subscribers must see: the Server API's stream, special feeds)."""
+        ...
+
+    def subscribe_all(self, topic: str, handler: Callable[[str], None]) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -20,6 +21,7 @@ class LocalBroker:
 
     def __init__(self) -> None:
         self._hub: Hub | None = None
+        self._topics: dict[str, Callable[[str], None]] = {}
 
     async def start(self, hub: Hub) -> None:
         self._hub = hub
@@ -43,3 +45,11 @@ class LocalBroker:
 
     def health(self) -> dict[str, Any]:
         return {}
+
+    def publish_all(self, topic: str, data: str) -> None:
+        handler = self._topics.get(topic)
+        if handler is not None:
+            handler(data)  # this process is every node: at once, in order
+
+    def subscribe_all(self, topic: str, handler: Callable[[str], None]) -> None:
+        self._topics[topic] = handler

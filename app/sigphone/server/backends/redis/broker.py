@@ -59,8 +59,8 @@ class RedisBroker:
         #: Receivers of channel history entries and special-feed events (the channel
         #: service sets them) and of "the channel had a gap" (after a resubscribe).
         self.channel_events: Callable[[str, str, str, str, str], None] | None = None
-        self.feed_events: Callable[[str], None] | None = None
         self.resubscribed: list[Callable[[], None]] = []
+        self._topics: dict[str, Callable[[str], None]] = {}
 
     # --- Lifecycle -------------------------------------------------------------------
 
@@ -118,6 +118,14 @@ class RedisBroker:
         fresh = time.monotonic() - self.pipe.last_ok < max(3 * self.config.heartbeat, 1.0)
         return {"node": self.node_id, "redis": "ok" if fresh else "unreachable"}
 
+    def publish_all(self, topic: str, data: str) -> None:
+        text = topic + "\n" + data
+        fut = self.pipe.submit(lambda p: p.publish(s.FEED_CHANNEL, text))
+        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+
+    def subscribe_all(self, topic: str, handler: Callable[[str], None]) -> None:
+        self._topics[topic] = handler
+
     # --- Heartbeat -----------------------------------------------------------------------
 
     def _beat(self) -> asyncio.Future[Any]:
@@ -154,8 +162,10 @@ class RedisBroker:
                     if message is None:
                         continue
                     if message["channel"] == FEED:
-                        if self.feed_events is not None:
-                            self.feed_events(message["data"].decode())
+                        topic, _, data = message["data"].decode().partition("\n")
+                        handler = self._topics.get(topic)
+                        if handler is not None:
+                            handler(data)
                     else:
                         self._on_message(message["data"])
             except asyncio.CancelledError:

@@ -106,7 +106,7 @@ class ClusterChannels(Channels):
         self.pipe = broker.pipe
         self.node = broker.node_id
         broker.channel_events = self._on_event
-        broker.feed_events = self._on_feed
+        broker.subscribe_all("channels", self._on_feed)
         broker.resubscribed.append(self._recover)
 
     # --- Queries (futures: the state is in Redis) ---------------------------------------
@@ -497,8 +497,7 @@ class ClusterChannels(Channels):
 
     def _feed(self, app: str, channel: str, event: msgspec.Struct) -> None:
         data = "\n".join((app, channel)) + "\n" + f.encode_event_body(event).decode()
-        fut = self.pipe.submit(lambda p: p.publish(s.FEED_CHANNEL, data))
-        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+        self.broker.publish_all("channels", data)
 
     def _on_feed(self, data: str) -> None:
         app, channel, body = data.split("\n", 2)
