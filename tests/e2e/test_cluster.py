@@ -18,6 +18,7 @@ from sigphone.protocol.errors import ErrorCode, SignalError
 
 from ..support.cluster import Cluster
 from ..support.config import APP, NO_TOKEN, fast_signal
+from ..support.legacy_client import LegacyClient
 from ..support.netfault import FaultyLink
 from ..support.procserver import ServerProcess
 from ..support.redisproc import RedisProcess
@@ -181,3 +182,37 @@ async def test_node_from_a_config_file_gets_an_automatic_node_id(tmp_path: Path)
     finally:
         await node.stop()
         await redis.stop()
+
+
+async def test_legacy_client_on_node_2_talks_to_an_sdk_user_on_node_1(
+    cluster: Cluster, tmp_path: Path
+):
+    """The vendor's unmodified 1.x Python client works against any node."""
+    bob = await login(cluster.url(0), "bob")
+    got = inbox(bob)
+    old = await LegacyClient.python(cluster.nodes[1].port, tmp_path / "legacy.log")
+    try:
+        old.do("login", app=APP, account="oldpy", token=NO_TOKEN)
+        await old.wait("login_ok")
+        old.do("send", peer="bob", msg="hello across nodes")
+        await old.wait("send_ok")
+        await until(lambda: got == [("oldpy", "hello across nodes")])
+        await bob.message_instant_send("oldpy", "hello back")
+        await old.wait("msg")
+        assert [(e["account"], e["msg"]) for e in old.of("msg")] == [("bob", "hello back")]
+        old.do("query", account="bob")
+        assert (await old.wait("status"))["s"] == 1
+        assert await bob.query_user_status("oldpy") == 1
+        channel = await bob.channel_join("mixed")
+        seen: list[tuple[str, str]] = []
+        channel.on_message_channel_receive = lambda account, _uid, msg: seen.append((account, msg))
+        old.do("join", channel="mixed")
+        await old.wait("joined")
+        assert sorted((await old.wait("user_list"))["users"]) == ["bob", "oldpy"]
+        old.do("channel_send", msg="old school")
+        await until(lambda: seen == [("oldpy", "old school")])
+        await channel.message_channel_send("new school")
+        assert (await old.wait("channel_msg", 2))["msg"] == "new school"  # its own came first
+    finally:
+        await old.close()
+    await bob.logout()
