@@ -332,24 +332,31 @@ class ClusterChannels(Channels):
         hub = self.hub
         if hub.already_sent(session, frame.cseq):
             return reply
+        current = self.joined.get(session)
         try:
-            self._check_send(session, frame)
+            if current is not None and current.name == frame.channel:
+                self._check_send(session, frame)
+            else:
+                # Not joined on this node (yet): a member whose node died re-sends before its
+                # SDK has rejoined here. Redis's member table decides (channel_scripts.POST).
+                check_name(frame.channel, "channel")
+                check_text(frame.msg, "message", MAX_CHANNEL_MSG_CHARS)
         except SignalError as exc:
             hub.remember_refusal(session, frame.cseq, exc)
             raise
         if frame.cseq:
             session.cseq = frame.cseq
-        ch = self.joined[session]
+        name = frame.channel
         payload = json.dumps(["m", session.account, frame.msg], ensure_ascii=False)
         mark = s.key("mark", session.app, session.account)
         cseq = frame.cseq if session.client_id else 0
         fut = self._script(
-            cs.POST, ch.app, ch.name, session.account, payload, session.client_id, cseq, mark
+            cs.POST, session.app, name, session.account, payload, session.client_id, cseq, mark
         )
 
         def done(result: str) -> ReplyData:
             if result == "":
-                exc = SignalError(ErrorCode.SENDMESSAGE_E_OTHER, f"not in channel {ch.name}")
+                exc = SignalError(ErrorCode.SENDMESSAGE_E_OTHER, f"not in channel {name}")
                 hub.remember_refusal(session, frame.cseq, exc)
                 raise exc
             return reply
