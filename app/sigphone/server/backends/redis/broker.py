@@ -97,19 +97,24 @@ class RedisBroker:
     def claim(self, session: ServerSession) -> asyncio.Future[None]:
         pres = s.key("pres", session.app, session.account)
         return self.pipe.submit(
-            lambda p: p.eval(s.CLAIM, 1, pres, self.node_id, session.sid), lambda _: None
+            lambda p: self.pipe.script(p, s.CLAIM, 1, pres, self.node_id, session.sid),
+            lambda _: None,
         )
 
     def release(self, session: ServerSession) -> None:
         pres = s.key("pres", session.app, session.account)
-        fut = self.pipe.submit(lambda p: p.eval(s.RELEASE, 1, pres, self.node_id, session.sid))
+        fut = self.pipe.submit(
+            lambda p: self.pipe.script(p, s.RELEASE, 1, pres, self.node_id, session.sid)
+        )
         # A failure leaves a stale presence: it points at a session no node has, and the
         # next login of the account replaces it; nothing waits for this.
         fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
 
     def query_online(self, app: str, account: str) -> asyncio.Future[bool]:
         pres = s.key("pres", app, account)
-        return self.pipe.submit(lambda p: p.eval(s.ONLINE, 1, pres), lambda r: bool(int(r)))
+        return self.pipe.submit(
+            lambda p: self.pipe.script(p, s.ONLINE, 1, pres), lambda r: bool(int(r))
+        )
 
     def route_message(self, app: str, peer: str, event: msgspec.Struct, iid: int) -> None:
         return None  # the storing script published it to the peer's node (scripts.APPEND)

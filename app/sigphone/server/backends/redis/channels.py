@@ -114,7 +114,7 @@ class ClusterChannels(Channels):
     def _read(self, app: str, name: str, what: str, arg: object, parse: Callable[[Any], Any]):
         base = cs.channel_key(app, check_name(name, "channel"))
         return self.pipe.submit(
-            lambda p: p.eval(cs.READ, 0, base, app, name, HISTORY, what, arg), parse
+            lambda p: self.pipe.script(p, cs.READ, 0, base, app, name, HISTORY, what, arg), parse
         )
 
     def member_count(self, app: str, name: str) -> asyncio.Future[int]:  # type: ignore[override]
@@ -142,7 +142,9 @@ class ClusterChannels(Channels):
         """Run a channel script; the JOIN's table comes back as it is, others as text."""
         base = cs.channel_key(app, name)
         parse = (lambda reply: reply) if script is cs.JOIN else _text
-        return self.pipe.submit(lambda p: p.eval(script, 0, base, app, name, HISTORY, *args), parse)
+        return self.pipe.submit(
+            lambda p: self.pipe.script(p, script, 0, base, app, name, HISTORY, *args), parse
+        )
 
     def post_message(  # type: ignore[override]
         self, app: str, name: str, sender: str, msg: str

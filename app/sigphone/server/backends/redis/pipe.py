@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -79,6 +80,9 @@ class Pipe:
         #: monotonic time of the last batch Redis answered (for /healthz).
         self.last_ok = 0.0
         self.reachable = False
+        self._shas: dict[str, str] = {}
+        #: Scripts already sent in full in the batch being built (see ``script``).
+        self._in_batch: set[str] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="sigphone-redis-pipe")
@@ -100,6 +104,19 @@ class Pipe:
         self._queue.clear()
         await self.client.aclose()
 
+    def script(self, p: Pipeline, text: str, numkeys: int, *args: Any) -> Any:
+        """Add a script call: in full (EVAL) the first time in this batch, by its digest
+        (EVALSHA) after that. EVAL caches the script, and the EVALSHAs behind it in the same
+        pipeline run after it on the same connection, so none can meet an empty cache (a
+        Redis restart breaks the connection and the whole batch is built again)."""
+        if text in self._in_batch:
+            sha = self._shas.get(text)
+            if sha is None:
+                sha = self._shas[text] = hashlib.sha1(text.encode()).hexdigest()
+            return p.evalsha(sha, numkeys, *args)
+        self._in_batch.add(text)
+        return p.eval(text, numkeys, *args)
+
     def submit(self, build: Build, parse: Parse = lambda reply: reply) -> asyncio.Future[Any]:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append(_Op(build, parse, fut, time.monotonic()))
@@ -120,6 +137,7 @@ class Pipe:
         while True:
             attempt += 1
             pipe = self.client.pipeline(transaction=False)
+            self._in_batch.clear()
             for op in batch:
                 op.build(pipe)
             try:

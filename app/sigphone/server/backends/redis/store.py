@@ -87,7 +87,7 @@ class RedisStore:
                 )
             return iid
 
-        return self.pipe.submit(lambda p: p.eval(s.APPEND, 3, *keys, *args), parse)
+        return self.pipe.submit(lambda p: self.pipe.script(p, s.APPEND, 3, *keys, *args), parse)
 
     def load_inbox(
         self, app: str, account: str, *, now: float, delete_upto: int = 0, after: int = 0
@@ -95,13 +95,15 @@ class RedisStore:
         """Live messages with ids above ``after``, after dropping those <= ``delete_upto``."""
         inbox = s.key("inbox", app, account)
         return self.pipe.submit(
-            lambda p: p.eval(s.LOAD, 1, inbox, delete_upto, after),
+            lambda p: self.pipe.script(p, s.LOAD, 1, inbox, delete_upto, after),
             lambda reply: _records(reply, now),
         )
 
     def delete_messages(self, app: str, account: str, iids: list[int]) -> asyncio.Future[None]:
         inbox = s.key("inbox", app, account)
-        return self.pipe.submit(lambda p: p.eval(s.DELETE, 1, inbox, *iids), lambda _: None)
+        return self.pipe.submit(
+            lambda p: self.pipe.script(p, s.DELETE, 1, inbox, *iids), lambda _: None
+        )
 
     def sender_mark(self, app: str, account: str, client_id: str) -> asyncio.Future[int]:
         mark = s.key("mark", app, account)
@@ -125,7 +127,8 @@ class RedisStore:
                 )
 
         return self.pipe.submit(
-            lambda p: p.eval(s.ATTR_SET, 1, attrs, name, value, MAX_ATTRS_PER_USER), parse
+            lambda p: self.pipe.script(p, s.ATTR_SET, 1, attrs, name, value, MAX_ATTRS_PER_USER),
+            parse,
         )
 
     def get_user_attrs(self, app: str, account: str) -> asyncio.Future[dict[str, str]]:
