@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from ..protocol import calls as c
 from ..protocol.errors import ErrorCode, SignalError
 from ..protocol.names import check_name
-from .callbacks import invoke
 
 if TYPE_CHECKING:
     from .session import Session
@@ -78,6 +77,11 @@ class Call:
     @state.setter
     def state(self, value: str) -> None:
         self._state = value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name.startswith("on_") and value is not None:
+            self.session._callback_assigned()
 
     def __repr__(self) -> str:
         return f"<Call {self.direction} {self.peer!r} in {self.channel!r} {self.state} {self.id}>"
@@ -181,7 +185,7 @@ class CallOps:
         table[call.id] = call
         task = asyncio.ensure_future(self._request(c.CallAck(call=call.id)))
         self._tasks.add(task)
-        task.add_done_callback(self._sent)
+        task.add_done_callback(self._tasks.discard)
         await self._call("on_invite_received", call)
 
     async def _on_CallEvent(self, event: c.CallEvent) -> None:
@@ -198,7 +202,8 @@ class CallOps:
             call._close()
         elif what == "accepted_by_peer":
             call.state = ACCEPTED
-        await invoke(getattr(call, "on_invite_" + what), extra, on_error=self._callback_failed)
+        name = "on_invite_" + what
+        await self._hand(lambda: getattr(call, name), name, extra)
 
     async def _calls_lost(self) -> None:
         """The server restarted and forgot our calls: end them here, in event order."""

@@ -26,7 +26,6 @@ from ..protocol.limits import (
     MAX_MSG_ID_CHARS,
 )
 from ..protocol.names import check_name, check_text
-from .callbacks import invoke as run_callback
 
 if TYPE_CHECKING:
     from .session import Session
@@ -76,9 +75,18 @@ class Channel:
     def __repr__(self) -> str:
         return f"<Channel {self.name!r} joined={self.joined} members={len(self.members)}>"
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name.startswith("on_") and value is not None:
+            self.session._callback_assigned()
+
     async def _call(self, name: str, *args: Any) -> None:
-        callback = self.__dict__.get(name) or getattr(self.session, name, None)
-        await run_callback(callback, *args, on_error=self.session._callback_failed)
+        """Hand a callback over (this channel's, else the session's of the same name); an
+        event's callback that neither has yet waits for it (docs/sdk.md)."""
+        session = self.session
+        await session._hand(
+            lambda: self.__dict__.get(name) or getattr(session, name, None), name, *args
+        )
 
     # --- Public methods -------------------------------------------------------------------
 
@@ -99,8 +107,8 @@ class Channel:
             if msg_id:
                 check_name(msg_id, "message ID", MAX_MSG_ID_CHARS)
             check_text(msg, "message", MAX_CHANNEL_MSG_CHARS)
-            session._cseq += 1
-            frame = c.ChannelSend(channel=self.name, msg=msg, msg_id=msg_id, cseq=session._cseq)
+            cseq = session._next_cseq()
+            frame = c.ChannelSend(channel=self.name, msg=msg, msg_id=msg_id, cseq=cseq)
             await session._request(frame, timeout_code=ErrorCode.SENDMESSAGE_E_TIMEOUT)
         except SignalError as exc:
             session._emit("on_message_send_error", msg_id, int(exc.code))
