@@ -12,7 +12,7 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -28,7 +28,7 @@ from ..protocol.limits import MAX_WIRE_BYTES
 if TYPE_CHECKING:
     from .signal import Signal
 
-__all__ = ["NETWORK_ERRORS", "Link", "LinkOwner"]
+__all__ = ["NETWORK_ERRORS", "ClientConnection", "Link", "LinkOwner"]
 
 log = logging.getLogger("sigphone.sdk")
 
@@ -41,7 +41,7 @@ class LinkOwner(Protocol):
 
     def received(self, events: list[Received]) -> None: ...
     def reconnecting(self, attempt: int) -> None: ...
-    def reconnected(self) -> Awaitable[None]: ...
+    async def reconnected(self) -> None: ...
     def ended(self, code: ErrorCode) -> None: ...
     def crashed(self, exc: Exception) -> None: ...
 
@@ -202,7 +202,7 @@ class Link:
             return 0.0
         sig = self.signal
         base = min(sig.reconnect_delay * 2 ** (attempt - 2), sig.reconnect_delay_max)
-        return base * random.uniform(0.8, 1.2)
+        return float(base * random.uniform(0.8, 1.2))
 
     async def _reconnect(self) -> bool:
         """Try to get back in within reconnect_count attempts and reconnect_time seconds.

@@ -20,7 +20,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,14 +35,14 @@ from ..protocol.limits import (
     MAX_USER_ATTR_VALUE_CHARS,
 )
 from ..protocol.names import check_name, check_text
-from .call import CallOps
+from .call import Call, Calls
 from .callbacks import invoke
-from .channel import ChannelOps
+from .channel import Channel, ChannelCallbacks, Channels
 from .connection import Link
+from .requests import CallbackSource, Handler
 
 if TYPE_CHECKING:
-    from websockets.asyncio.client import ClientConnection
-
+    from .connection import ClientConnection
     from .signal import Signal
 
 __all__ = ["Session", "Status"]
@@ -60,9 +60,11 @@ class Status:
 
 @dataclass(slots=True)
 class _Callback:
-    """A local callback (a request's result, a reconnect): queued behind earlier events."""
+    """A local callback (a request's result, a reconnect) or an internal step: queued behind
+    the events already received. ``target`` is a session callback's name or a coroutine
+    function."""
 
-    name: str
+    target: str | Callable[..., Any]
     args: tuple[Any, ...]
 
 
@@ -89,7 +91,7 @@ class _Parked:
 _STOP = object()
 
 
-class Session(ChannelOps, CallOps):
+class Session(ChannelCallbacks):
     """Returned by ``Signal.login``. Assign callbacks as attributes (plain or async functions).
 
     Callbacks run one at a time, in order, on the event loop. An event whose callback is not
@@ -107,6 +109,11 @@ class Session(ChannelOps, CallOps):
     on_message_send_error: Callable[[str, int], Any] | None = None
     on_user_attr_result: Callable[[str, str, str | None], Any] | None = None
     on_user_attr_all_result: Callable[[str, str], Any] | None = None
+    on_channel_query_user_num_result: Callable[[str, int, int], Any] | None = None
+    on_invoke_ret: Callable[[int, int, Any], Any] | None = None
+    #: onInviteReceived(call): a call for me; set the Call's callbacks in here.
+    on_invite_received: Callable[[Call], Any] | None = None
+    # The channel callbacks (fallbacks for a Channel's own) come from ChannelCallbacks.
 
     def __init__(
         self,
@@ -126,7 +133,12 @@ class Session(ChannelOps, CallOps):
             secrets.token_hex(16), ack_batch=signal.ack_batch, ack_delay=signal.ack_delay
         )
         self._link = Link(
-            signal, self._core, self, self._queue_login, reconnect_count, reconnect_time
+            signal,
+            self._core,
+            _LinkEvents(self),
+            self._queue_login,
+            reconnect_count,
+            reconnect_time,
         )
         self._futures: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._queue: deque[Any] = deque()
@@ -144,6 +156,15 @@ class Session(ChannelOps, CallOps):
         self.relogin_hooks: list[Callable[[], Any]] = []
         #: Called with the logout code when the session ends, before on_logout is queued.
         self.end_hooks: list[Callable[[ErrorCode], None]] = []
+        requests = _SessionRequests(self)
+        self._channels = Channels(requests)
+        self._calls = Calls(requests)
+        #: The dispatch table: event type -> handler (components register theirs).
+        self._handlers: dict[type[Any], Handler] = {
+            f.MsgEvent: self._on_msg,
+            **self._channels.handlers(),
+            **self._calls.handlers(),
+        }
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -201,7 +222,7 @@ class Session(ChannelOps, CallOps):
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="sigphone-dispatch")
         self._link.start()
 
-    def received(self, events: list[Received]) -> None:
+    def _link_received(self, events: list[Received]) -> None:
         for event in events:
             if isinstance(event, Delivery):
                 self._queue.append(event)
@@ -219,21 +240,21 @@ class Session(ChannelOps, CallOps):
             elif isinstance(event, f.ErrorFrame):
                 self._emit("on_error", SignalError(event.code, event.reason))
 
-    def reconnecting(self, attempt: int) -> None:
+    def _link_reconnecting(self, attempt: int) -> None:
         self._status = Status.CONNECTING
         self._emit("on_reconnecting", attempt)
 
-    async def reconnected(self) -> None:
+    async def _link_reconnected(self) -> None:
         self._status = Status.LOGGED_IN
         if not self.resumed:
             for hook in self.relogin_hooks:
                 await invoke(hook, on_error=self._callback_failed)
         self._emit("on_reconnected", 0)
 
-    def ended(self, code: ErrorCode) -> None:
+    def _link_ended(self, code: ErrorCode) -> None:
         self._finish(code)
 
-    def crashed(self, exc: Exception) -> None:
+    def _link_crashed(self, exc: Exception) -> None:
         self._emit("on_error", exc)
         self._finish(ErrorCode.LOGOUT_E_OTHER)
 
@@ -279,11 +300,44 @@ class Session(ChannelOps, CallOps):
     def _next_cseq(self) -> int:
         return self._core.next_cseq()
 
+    def _request_timeout(self) -> float:
+        return self.signal.request_timeout
+
+    def _on_session(self, name: str) -> Callable[..., Any] | None:
+        callback: Callable[..., Any] | None = getattr(self, name, None)
+        return callback
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._spawned)
+
+    def _spawned(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("background request failed: %r", task.exception())
+
+    def _in_dispatcher(self) -> bool:
+        return asyncio.current_task() is self._dispatcher
+
+    def _ended(self) -> bool:
+        return self._status == Status.LOGGED_OUT
+
+    def _on_end(self, hook: Callable[[ErrorCode], None]) -> None:
+        self.end_hooks.append(hook)
+
+    def _on_relogin(self, hook: Callable[[], Any]) -> None:
+        self.relogin_hooks.append(hook)
+
     # --- Events ---------------------------------------------------------------------------
 
     def _emit(self, name: str, *args: Any) -> None:
         """Queue a local callback behind the events already received (keeps order)."""
         self._queue.append(_Callback(name, args))
+        self._ready.set()
+
+    def _later(self, step: Callable[..., Any], *args: Any) -> None:
+        self._queue.append(_Callback(step, args))
         self._ready.set()
 
     async def _dispatch_loop(self) -> None:
@@ -300,7 +354,9 @@ class Session(ChannelOps, CallOps):
                 self._drop_parked()
                 return
             if isinstance(item, _Callback):
-                await invoke(getattr(self, item.name), *item.args, on_error=self._callback_failed)
+                target = item.target
+                callback = getattr(self, target) if isinstance(target, str) else target
+                await invoke(callback, *item.args, on_error=self._callback_failed)
                 continue
             hold = self._hold = _Hold(item)
             try:
@@ -310,9 +366,7 @@ class Session(ChannelOps, CallOps):
             hold.dispatched = True
             self._release(hold, 0)
 
-    async def _hand(
-        self, resolve: Callable[[], Callable[..., Any] | None], name: str, *args: Any
-    ) -> None:
+    async def _hand(self, resolve: CallbackSource, name: str, *args: Any) -> None:
         """Hand an event's callback ``name`` over, or park it until the application assigns
         it (only while dispatching a server event: local callbacks are never parked)."""
         callback = resolve()
@@ -323,19 +377,19 @@ class Session(ChannelOps, CallOps):
         await invoke(callback, *args, on_error=self._callback_failed)
 
     async def _call(self, name: str, *args: Any) -> None:
-        await self._hand(lambda: getattr(self, name), name, *args)
+        await self._hand(lambda: self._on_session(name), name, *args)
 
     def _callback_failed(self, exc: BaseException) -> Any:
         return None if self.on_error is None else self.on_error(exc)
 
     async def _on_event(self, event: f.Event) -> None:
-        if isinstance(event, f.MsgEvent):
-            if self._core.take_inbox(event.iid):
-                await self._call("on_message_instant_receive", event.account, 0, event.msg)
-            return
-        handler = getattr(self, "_on_" + type(event).__name__, None)
+        handler = self._handlers.get(type(event))
         if handler is not None:
             await handler(event)
+
+    async def _on_msg(self, event: f.MsgEvent) -> None:
+        if self._core.take_inbox(event.iid):
+            await self._call("on_message_instant_receive", event.account, 0, event.msg)
 
     def _release(self, hold: _Hold, parked: int) -> None:
         hold.waiting -= parked
@@ -508,3 +562,122 @@ class Session(ChannelOps, CallOps):
             raise
         self._emit("on_message_send_success", msg_id)
         return msg_id
+
+    # --- Public methods: channels and invoke (docs/channels.md) ----------------------------
+
+    async def channel_join(self, name: str, **callbacks: Any) -> Channel:
+        """Join ``name`` (leaving the current channel, which gets on_channel_leaved(602)).
+
+        Keyword arguments set the channel's callbacks before anything can fire. Raises
+        SignalError and fires on_channel_join_failed(ecode) when refused: 300 for special
+        channels, 1004/1005 for bad names. A logged-out session raises 1003 only (its
+        callbacks have stopped with on_logout).
+        """
+        return await self._channels.join(name, callbacks)
+
+    async def channel_query_user_num(self, name: str) -> int:
+        """Members of channel ``name``; also fires on_channel_query_user_num_result."""
+        return await self._channels.query_user_num(name)
+
+    async def invoke(self, func: str, args: dict[str, Any] | None = None) -> Any:
+        """Web API ``invoke``: run ``io.agora.signal.<name>`` on the server, return its resp.
+
+        Fires on_invoke_ret(call_id, err, resp) (err 0 on success) and raises SignalError
+        when err is not 0.
+        """
+        return await self._channels.invoke(func, args)
+
+    # --- Public methods: calls (docs/calls.md) -----------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """Calls of this session that are not over."""
+        return self._calls.calls
+
+    async def channel_invite_user(self, channel: str, peer: str, uid: int = 0) -> Call:
+        """channelInviteUser: a call without extra (``uid`` is obsolete, ignored)."""
+        return await self._calls.invite(channel, peer, "")
+
+    async def channel_invite_user2(self, channel: str, peer: str, extra: str = "") -> Call:
+        """Call ``peer`` into ``channel``; ``extra`` is "" or a JSON object up to 8K.
+
+        Raises SignalError for bad parameters; everything else (701, 703, 704, refusals,
+        700 for any other failure) arrives on the returned Call's on_invite_failed.
+        """
+        return await self._calls.invite(channel, peer, extra)
+
+
+class _SessionRequests:
+    """The ``Requests`` interface of one session, handed to its components (channels,
+    calls): what they may do, and nothing else of the session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    @property
+    def account(self) -> str:
+        return self._session.account
+
+    @property
+    def request_timeout(self) -> float:
+        return self._session._request_timeout()
+
+    def on_session(self, name: str) -> Callable[..., Any] | None:
+        return self._session._on_session(name)
+
+    async def request(
+        self, frame: f.Request, *, timeout_code: ErrorCode = ErrorCode.GENERAL_E_FAILED
+    ) -> dict[str, Any]:
+        return await self._session._request(frame, timeout_code=timeout_code)
+
+    def next_cseq(self) -> int:
+        return self._session._next_cseq()
+
+    def emit(self, name: str, *args: Any) -> None:
+        self._session._emit(name, *args)
+
+    def later(self, step: Callable[..., Any], *args: Any) -> None:
+        self._session._later(step, *args)
+
+    async def hand(self, source: CallbackSource, name: str, *args: Any) -> None:
+        await self._session._hand(source, name, *args)
+
+    def callback_assigned(self) -> None:
+        self._session._callback_assigned()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self._session._spawn(coro)
+
+    def in_dispatcher(self) -> bool:
+        return self._session._in_dispatcher()
+
+    def ended(self) -> bool:
+        return self._session._ended()
+
+    def on_end(self, hook: Callable[[ErrorCode], None]) -> None:
+        self._session._on_end(hook)
+
+    def on_relogin(self, hook: Callable[[], Any]) -> None:
+        self._session._on_relogin(hook)
+
+
+class _LinkEvents:
+    """What the connection tells the session (``connection.LinkOwner``)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def received(self, events: list[Received]) -> None:
+        self._session._link_received(events)
+
+    def reconnecting(self, attempt: int) -> None:
+        self._session._link_reconnecting(attempt)
+
+    async def reconnected(self) -> None:
+        await self._session._link_reconnected()
+
+    def ended(self, code: ErrorCode) -> None:
+        self._session._link_ended(code)
+
+    def crashed(self, exc: Exception) -> None:
+        self._session._link_crashed(exc)
