@@ -140,7 +140,7 @@ class SignalServer:
                 first = await ws.first_message()
             else:
                 try:
-                    first = await ws.recv(decode=False)  # type: ignore[assignment]
+                    first = await ws.recv(decode=False)
                 except ConnectionClosed:
                     first = None
             if first is None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -239,7 +239,7 @@ class ServerApi:
     async def _set_user_attr(self, request: web.Request) -> web.Response:
         app = request[APP_KEY]
         account = check_name(request.match_info["account"], "account")
-        value = (await self._json(request)).get("value")
+        value: Any = (await self._json(request)).get("value")  # validated by the hub (1004)
         await self.hub.set_user_attr(app, account, request.match_info["name"], value)
         return web.json_response({})
 
@@ -277,7 +277,7 @@ class ServerApi:
             request[APP_KEY],
             request.match_info["channel"],
             request.match_info["name"],
-            body.get("value"),  # validated by the channel rules (str, <= 1024)
+            cast(str, body.get("value")),  # validated by the channel rules (str, <= 1024)
         )
         return web.json_response({})
 
@@ -297,7 +297,7 @@ class ServerApi:
         body = await self._json(request)
         sender = body.get("from", SERVER_SENDER)
         num = self.channels.post_message(
-            request[APP_KEY], request.match_info["channel"], sender, body.get("msg")
+            request[APP_KEY], request.match_info["channel"], sender, cast(str, body.get("msg"))
         )
         return web.json_response({"num": num})
 

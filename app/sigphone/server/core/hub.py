@@ -38,7 +38,7 @@ log = logging.getLogger("sigphone.server")
 
 ReplyData = dict[str, Any] | None
 Handler = Callable[[ServerSession, Any], "ReplyData | asyncio.Future[ReplyData]"]
-SessionEndHook = Callable[[ServerSession, ErrorCode], None]
+SessionEndHook = Callable[[ServerSession, ErrorCode], object]  # the result is ignored
 SessionStartHook = Callable[[ServerSession], None]
 #: ``hook(app, account, name, value)`` after a user attribute is stored ("" = deleted).
 AttrHook = Callable[[str, str, str, str], None]
@@ -290,7 +290,7 @@ class Hub:
 
     # --- Events ----------------------------------------------------------------------
 
-    def push(self, session: ServerSession, event: msgspec.Struct, iid: int = 0) -> None:
+    def push(self, session: ServerSession, event: f.Event, iid: int = 0) -> None:
         """Send a sequenced event; it stays in the outbox until acknowledged."""
         if session.closed:
             return

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from sigphone.protocol import channels as c
+from sigphone.protocol.base import Event
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import (
     CHANNEL_RATE_LARGE,
@@ -366,7 +367,7 @@ class Channels:
             del self.channels[(ch.app, ch.name)]
         log.debug("channel %s/%s expired", ch.app, ch.name)
 
-    def _broadcast(self, ch: Channel, event: msgspec.Struct) -> None:
+    def _broadcast(self, ch: Channel, event: Event) -> None:
         # A snapshot of the members, kept until the next join or leave: no per-message copy,
         # and safe when a push ends a slow consumer whose hook then leaves the channel.
         targets = ch.fanout
