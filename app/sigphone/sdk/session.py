@@ -20,7 +20,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from .call import Call, Calls
 from .callbacks import invoke
 from .channel import Channel, ChannelCallbacks, Channels
 from .connection import Link
+from .presence import Presence
 from .requests import CallbackSource, Handler
 
 if TYPE_CHECKING:
@@ -113,6 +114,10 @@ class Session(ChannelCallbacks):
     on_invoke_ret: Callable[[int, int, Any], Any] | None = None
     #: onInviteReceived(call): a call for me; set the Call's callbacks in here.
     on_invite_received: Callable[[Call], Any] | None = None
+    #: Live presence (an addition to the seed): a watched user logged in (1) or out (0),
+    #: or set one of its attributes (value "" when deleted). See user_status_subscribe.
+    on_user_status_changed: Callable[[str, int], Any] | None = None
+    on_user_attr_changed: Callable[[str, str, str], Any] | None = None
     # The channel callbacks (fallbacks for a Channel's own) come from ChannelCallbacks.
 
     def __init__(
@@ -159,11 +164,13 @@ class Session(ChannelCallbacks):
         requests = _SessionRequests(self)
         self._channels = Channels(requests)
         self._calls = Calls(requests)
+        self._presence = Presence(requests)
         #: The dispatch table: event type -> handler (components register theirs).
         self._handlers: dict[type[Any], Handler] = {
             f.MsgEvent: self._on_msg,
             **self._channels.handlers(),
             **self._calls.handlers(),
+            **self._presence.handlers(),
         }
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -540,6 +547,16 @@ class Session(ChannelCallbacks):
         check_name(account, "account")
         data = await self._request(f.QueryStatus(account=account))
         return int(data.get("status", 0))
+
+    async def user_status_subscribe(self, accounts: Iterable[str]) -> dict[str, int]:
+        """Watch ``accounts`` (an addition to the seed): on_user_status_changed and
+        on_user_attr_changed fire for them from now on. Returns each one's status now
+        (1 online, 0 offline). At most 1,000 watched accounts per session (1005)."""
+        return await self._presence.subscribe(accounts)
+
+    async def user_status_unsubscribe(self, accounts: Iterable[str]) -> None:
+        """Stop watching ``accounts``."""
+        await self._presence.unsubscribe(accounts)
 
     # --- Public methods: point-to-point messages ----------------------------------------------
 
