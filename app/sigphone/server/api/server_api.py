@@ -121,11 +121,13 @@ class ServerApi:
                 web.get("/api/token", self._token),
                 web.post("/api/token", self._token),
                 web.get("/api/v1/users/{account}/status", self._user_status),
+                web.delete("/api/v1/users/{account}/session", self._kick_user),
                 web.get("/api/v1/users/{account}/attrs", self._user_attrs),
                 web.put("/api/v1/users/{account}/attrs/{name}", self._set_user_attr),
                 web.post("/api/v1/users/{account}/messages", self._send_message),
                 web.get("/api/v1/channels/{channel}/users", self._channel_users),
                 web.get("/api/v1/channels/{channel}/users/{account}", self._channel_isin),
+                web.delete("/api/v1/channels/{channel}/users/{account}", self._kick_member),
                 web.get("/api/v1/channels/{channel}/attrs", self._channel_attrs),
                 web.put("/api/v1/channels/{channel}/attrs/{name}", self._set_channel_attr),
                 web.delete("/api/v1/channels/{channel}/attrs/{name}", self._del_channel_attr),
@@ -230,6 +232,20 @@ class ServerApi:
         account = check_name(request.match_info["account"], "account")
         status = int(self.hub.is_online(request[APP_KEY], account))
         return web.json_response({"account": account, "status": status})
+
+    async def _kick_user(self, request: web.Request) -> web.Response:
+        """Log the account out (its SDK gets on_logout(103), as for a login elsewhere)."""
+        account = check_name(request.match_info["account"], "account")
+        session = self.hub.sessions.get((request[APP_KEY], account))
+        if session is not None:
+            self.hub.end_session(session, ErrorCode.LOGOUT_E_KICKED, "logged out by the app")
+        return web.json_response({"account": account, "kicked": int(session is not None)})
+
+    async def _kick_member(self, request: web.Request) -> web.Response:
+        """Remove the account from the channel (on_channel_leaved(601) to it)."""
+        channel, account = request.match_info["channel"], request.match_info["account"]
+        kicked = self.channels.remove_member(request[APP_KEY], channel, account)
+        return web.json_response({"channel": channel, "account": account, "kicked": int(kicked)})
 
     async def _user_attrs(self, request: web.Request) -> web.Response:
         account = check_name(request.match_info["account"], "account")
