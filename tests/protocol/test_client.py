@@ -207,3 +207,17 @@ def test_server_logout_and_error_frames_come_out_as_they_are():
         f.ErrorFrame(code=1004, reason="bad"),
         f.LogoutFrame(code=103, reason="kicked"),
     ]
+
+
+def test_a_gap_of_expired_events_does_not_hold_the_ack_back():
+    """The server drops events that expired while we were away (A5): seq jumps, and the
+    cumulative ack goes past the missing ones."""
+    core = ClientProtocol("c1", ack_batch=1)
+    logged_in(core)
+    core.receive_data(event(1, "a"))
+    core.receive_data(event(4, "d"))  # 2 and 3 expired on the server
+    one, four = messages(core)
+    core.processed(one, now=0)
+    assert sent(core) == [{"op": "ack", "seq": 3}]  # 1, and the two that will never come
+    core.processed(four, now=0)
+    assert sent(core) == [{"op": "ack", "seq": 4}]

@@ -201,6 +201,8 @@ class ClientProtocol:
     def _on_event(self, frame: f.EventFrame) -> None:
         if frame.seq <= self.received:
             return  # replayed and already here
+        if frame.seq > self.received + 1:  # the server dropped expired events (A5 TTLs)
+            self._done.update(range(max(self.received, self._floor) + 1, frame.seq))
         self.received = frame.seq
         try:
             event = f.decode_event(frame.ev)

@@ -40,6 +40,7 @@ class OutboxEntry:
     seq: int
     event: Event
     iid: int = 0  # inbox id of a point-to-point message, deleted from the store on ack
+    expires: float = 0.0  # when it is dropped unsent (its type's TTL, A5); 0: never
 
 
 @dataclass(eq=False, slots=True)
