@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..protocol import calls as c
+from ..protocol.call_state import CallState, is_terminal, transition
 from ..protocol.errors import ErrorCode, SignalError
 from ..protocol.names import check_name
 from .requests import Handler, Requests
@@ -28,9 +29,9 @@ __all__ = ["Call", "Calls"]
 
 log = logging.getLogger("sigphone.sdk")
 
-RINGING = "ringing"
-ACCEPTED = "accepted"
-ENDED = "ended"
+RINGING = CallState.RINGING
+ACCEPTED = CallState.ACCEPTED
+ENDED = CallState.ENDED
 
 #: Invite failures the server reports by code (docs/calls.md); any other refusal is 700.
 _FAILED_CODES = frozenset(
@@ -51,9 +52,6 @@ _RAISED = frozenset(
     }
     | {code for code in ErrorCode if 100 <= code < 200}
 )
-
-#: Events after which a call is over.
-_TERMINAL = frozenset({"failed", "refused_by_peer", "end_by_peer", "end_by_myself"})
 
 
 class Call:
@@ -88,13 +86,13 @@ class Call:
         self._released = asyncio.Event()  # set once the application holds this object
 
     @property
-    def state(self) -> str:
+    def state(self) -> CallState:
         """ "ringing", "accepted" or "ended"; every call is "ended" once the session is over
         (after on_logout no call callback fires: the logout is the last word)."""
         return ENDED if self._requests.ended() else self._state
 
     @state.setter
-    def state(self, value: str) -> None:
+    def state(self, value: CallState) -> None:
         self._state = value
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -212,10 +210,11 @@ class Calls:
     async def _call_event(self, call: Call, what: str, extra: str) -> None:
         if call._over:
             return
-        if what in _TERMINAL:
+        state = transition(call._state, what)  # the table the server applies too
+        if state is ENDED or (state is None and is_terminal(what)):
             call._close()
-        elif what == "accepted_by_peer":
-            call.state = ACCEPTED
+        elif state is not None:
+            call.state = state
         name = "on_invite_" + what
         await self.requests.hand(lambda: getattr(call, name), name, extra)
 

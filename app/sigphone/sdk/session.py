@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
@@ -51,7 +52,7 @@ __all__ = ["Session", "Status"]
 log = logging.getLogger("sigphone.sdk")
 
 
-class Status:
+class Status(IntEnum):
     """Values of ``get_status()`` (Web API)."""
 
     LOGGED_OUT = 0
@@ -133,7 +134,7 @@ class Session(ChannelCallbacks):
         self._token = token
         self.reconnect_count = reconnect_count
         self.reconnect_time = reconnect_time
-        self._status = Status.CONNECTING
+        self._status: Status = Status.CONNECTING
         self._core = ClientProtocol(
             secrets.token_hex(16), ack_batch=signal.ack_batch, ack_delay=signal.ack_delay
         )
@@ -180,7 +181,7 @@ class Session(ChannelCallbacks):
 
     # --- Status ------------------------------------------------------------------------
 
-    def get_status(self) -> int:
+    def get_status(self) -> Status:
         """0 logged out, 1 connecting (or reconnecting), 2 logged in."""
         return self._status
 

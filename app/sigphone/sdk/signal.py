@@ -136,7 +136,7 @@ class Signal:
         await invoke(self.on_login_success, 0)
         return session
 
-    def get_status(self) -> int:
+    def get_status(self) -> Status:
         """0 logged out, 1 connecting, 2 logged in."""
         return Status.LOGGED_OUT if self.session is None else self.session.get_status()
 
