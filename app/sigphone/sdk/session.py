@@ -412,7 +412,7 @@ class Session(ChannelCallbacks):
         parked.hold.waiting += 1
         parked.deadline = time.monotonic() + sig.callback_wait
         self._parked.append(parked)
-        if parked.deadline and self._park_timer is None:
+        if self._park_timer is None:
             self._arm_park_timer()
         while len(self._parked) > sig.callback_backlog:
             oldest = self._parked.popleft()
@@ -427,8 +427,7 @@ class Session(ChannelCallbacks):
 
     def _park_timeout(self) -> None:
         self._park_timer = None
-        self._callback_assigned()  # the dispatcher drops what has waited too long
-        self._arm_park_timer()
+        self._callback_assigned()  # the dispatcher drops what has waited too long, then re-arms
 
     def _callback_assigned(self) -> None:
         """An ``on_*`` attribute was set here or on a channel or call: retry what waits."""
@@ -457,6 +456,8 @@ class Session(ChannelCallbacks):
             else:
                 await invoke(callback, *parked.args, on_error=self._callback_failed)
             self._release(parked.hold, 1)
+        if self._parked and self._park_timer is None:
+            self._arm_park_timer()
 
     def _drop_parked(self) -> None:
         """The session is over: parked events stay unacknowledged (the server keeps durable
