@@ -24,6 +24,7 @@ from sigphone.server.core.hub import Hub
 from sigphone.server.edges.legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
 from sigphone.server.edges.native import NativeConnection, serve_native
 from sigphone.server.services.calls import Calls
+from sigphone.server.services.presence import Presence
 from sigphone.server.services.users import Users
 
 __all__ = ["SignalServer"]
@@ -41,6 +42,7 @@ class SignalServer:
         self.users = Users(self.hub)
         self.calls = Calls(self.hub, config.calls)
         self.channels = make_channels(self.hub, config.channels)
+        self.presence = Presence(self.hub)
         self.api = (
             None
             if config.api_port is None
@@ -145,7 +147,7 @@ class SignalServer:
                 first = await ws.first_message()
             else:
                 try:
-                    first = await ws.recv(decode=False)  # type: ignore[assignment]
+                    first = await ws.recv(decode=False)
                 except ConnectionClosed:
                     first = None
             if first is None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-from collections.abc import Callable
 from typing import Any
 
 from sigphone.protocol import frames as f
@@ -26,28 +24,17 @@ from sigphone.protocol.names import check_name, check_text
 from sigphone.server.core.hub import Hub, ReplyData, _then
 from sigphone.server.core.session import ServerSession
 
-__all__ = ["AttrHook", "Users"]
-
-log = logging.getLogger("sigphone.server")
-
-#: ``hook(app, account, name, value)`` after a user attribute is stored ("" = deleted).
-AttrHook = Callable[[str, str, str, str], None]
+__all__ = ["Users"]
 
 
 class Users:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.attr_hooks: list[AttrHook] = []
         hub.register(f.SetAttr, self._on_set_attr)
         hub.register(f.GetAttr, self._on_get_attr)
         hub.register(f.GetAttrAll, self._on_get_attr_all)
         hub.register(f.QueryStatus, self._on_query_status)
         hub.register(f.SendMsg, self._on_send)
-
-    def on_user_attr(self, hook: AttrHook) -> None:
-        """Call ``hook(app, account, name, value)`` once a user attribute change is stored,
-        whoever made it (the user, invoke or the Server API)."""
-        self.attr_hooks.append(hook)
 
     # --- Public methods (also for invoke and the Server API) ---------------------------
 
@@ -66,11 +53,7 @@ class Users:
         check_text(value, "attribute value", MAX_USER_ATTR_VALUE_CHARS)
 
         def stored(_: object) -> ReplyData:
-            for hook in self.attr_hooks:
-                try:
-                    hook(app, account, name, value)
-                except Exception:
-                    log.exception("user attribute hook failed")
+            self.hub.user_attr_stored(app, account, name, value)  # the hub's attribute hooks
             return {}
 
         return _then(self.hub.store.set_user_attr(app, account, name, value), stored)
