@@ -67,9 +67,12 @@ class ClusterChecker:
         room = sum(len(v) for (_, to), v in self.acked.items() if to == "#")
         return p2p + room * len(USERS)
 
-    def verdict(self) -> dict[str, int]:
+    def verdict(self, kind: str = "") -> dict[str, int]:
+        """Counts over both kinds, or only ``"p2p"`` or ``"channel"`` ones."""
         lost = duplicated = reordered = 0
         for (sender, to), acked in self.acked.items():
+            if kind and (to == "#") != (kind == "channel"):
+                continue
             receivers = USERS if to == "#" else [to]
             for me in receivers:
                 got = self.got.get((sender, "#" if to == "#" else to, me), [])
@@ -78,7 +81,7 @@ class ClusterChecker:
                 duplicated += len(got) - len(seen)
                 reordered += sum(1 for a, b in itertools.pairwise(got) if b <= a)
         # One order per channel: any two members saw the messages they share in one order.
-        orders = list(self.room_order.values())
+        orders = list(self.room_order.values()) if kind != "p2p" else []
         for a, b in itertools.combinations(orders, 2):
             where = {m: i for i, m in enumerate(a)}
             shared = [where[m] for m in b if m in where]
@@ -173,7 +176,8 @@ async def test_cluster_jepsen_no_loss_no_duplicates_no_reordering(tmp_path: Path
         print(
             f"cluster checker: {sent + failed} sends ({sent} acknowledged, {failed} failed and"
             f" indeterminate), {checker.delivered()} deliveries over 3 nodes, {cuts} cuts,"
-            f" faults {faults}, verdict {verdict}"
+            f" faults {faults}, verdict {verdict} (p2p {checker.verdict('p2p')},"
+            f" channel {checker.verdict('channel')}), logouts {logouts}"
         )
         assert sent + failed >= 10_000
         assert verdict == {"lost": 0, "duplicated": 0, "reordered": 0}

@@ -36,6 +36,7 @@ __all__ = [
     "Invoke",
     "UserOnline",
     "check_builtin_value",
+    "is_newer",
     "leave_code",
 ]
 
@@ -81,6 +82,24 @@ def check_builtin_value(name: str, value: str) -> int | None:
     if not low <= number <= high:
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"{name} must be {low}..{high}")
     return number
+
+
+def is_newer(off: str, last: str) -> bool:
+    """True unless ``off`` is at or before ``last`` in the same history (both are a cluster's
+    ``epoch/ms-seq`` offsets; "" on the embedded server, where nothing is skipped). A rejoin's
+    replay can overlap events the client had already received: the client skips those."""
+    if not off or not last:
+        return True
+    epoch, _, at = off.rpartition("/")
+    last_epoch, _, last_at = last.rpartition("/")
+    if epoch != last_epoch:
+        return True
+    a_ms, _, a_seq = at.partition("-")
+    b_ms, _, b_seq = last_at.partition("-")
+    try:
+        return (int(a_ms), int(a_seq or 0)) > (int(b_ms), int(b_seq or 0))
+    except ValueError:
+        return True
 
 
 def leave_code(logout_code: int) -> ErrorCode:

@@ -213,9 +213,13 @@ class Channels:
 
     # --- Events (in dispatch order) ---------------------------------------------------------
 
-    def _routed(self, name: str) -> Channel | None:
+    def _routed(self, name: str, off: str = "") -> Channel | None:
+        """The channel an event is for; None also for an event already handed over (a
+        rejoin's replay overlapping what the previous connection delivered)."""
         channel = self.current
-        return channel if channel is not None and channel.name == name else None
+        if channel is None or channel.name != name or not c.is_newer(off, channel.offset):
+            return None
+        return channel
 
     async def _on_joined(self, ev: c.ChannelJoined) -> None:
         channel = self._joining.pop(ev.channel, None) or self._routed(ev.channel)
@@ -248,21 +252,21 @@ class Channels:
         await channel._call("on_channel_leaved", ev.code)
 
     async def _on_user_joined(self, ev: c.ChannelUserJoined) -> None:
-        channel = self._routed(ev.channel)
+        channel = self._routed(ev.channel, ev.off)
         if channel is not None:
             channel.members[ev.account] = 0
             await channel._call("on_channel_user_joined", ev.account, 0)
             channel.offset = ev.off or channel.offset
 
     async def _on_user_left(self, ev: c.ChannelUserLeft) -> None:
-        channel = self._routed(ev.channel)
+        channel = self._routed(ev.channel, ev.off)
         if channel is not None:
             channel.members.pop(ev.account, None)
             await channel._call("on_channel_user_leaved", ev.account, 0)
             channel.offset = ev.off or channel.offset
 
     async def _on_attr_updated(self, ev: c.ChannelAttrUpdated) -> None:
-        channel = self._routed(ev.channel)
+        channel = self._routed(ev.channel, ev.off)
         if channel is None:
             return
         if ev.type == "update":
@@ -275,7 +279,7 @@ class Channels:
         channel.offset = ev.off or channel.offset
 
     async def _on_message(self, ev: c.ChannelMessage) -> None:
-        channel = self._routed(ev.channel)
+        channel = self._routed(ev.channel, ev.off)
         if channel is not None:
             await channel._call("on_message_channel_receive", ev.account, 0, ev.msg)
             channel.offset = ev.off or channel.offset

@@ -56,6 +56,8 @@ log = logging.getLogger("sigphone.server")
 Offset = tuple[int, int]
 #: Entries kept in a channel's history: a member away longer than this gets a gap snapshot.
 HISTORY = 10_000
+#: Seconds the channel membership of a session kicked by a login on another node is kept.
+MOVE_GRACE = 10.0
 #: Statuses of a join (channel_scripts.JOIN).
 RECOVERED = 1
 GAP = 2
@@ -295,7 +297,19 @@ class ClusterChannels(Channels):
             self._leave(session, ch, ErrorCode.LEAVECHANNEL_E_BYUSER)
         return {}
 
-    def _leave(self, session: ServerSession, ch: Channel, code: ErrorCode) -> None:
+    def _on_session_end(self, session: ServerSession, code: ErrorCode) -> None:
+        ch = self.joined.get(session)
+        if ch is not None:
+            # Kicked by a login on another node: most often the same SDK moving there, which
+            # rejoins with its offset. Its membership stays in Redis for MOVE_GRACE seconds so
+            # that it moves (and recovers) instead of leaving and coming back with a gap.
+            defer = MOVE_GRACE if code == ErrorCode.LOGOUT_E_KICKED else 0.0
+            self._leave(session, ch, c.leave_code(code), defer=defer)
+        self._feed(session.app, c.USER_ONLINE_CHANNEL, c.UserOnline(session.account, 0, int(code)))
+
+    def _leave(
+        self, session: ServerSession, ch: Channel, code: ErrorCode, *, defer: float = 0.0
+    ) -> None:
         assert isinstance(ch, Replica)
         ch.members.pop(session.account, None)
         ch.since.pop(session, None)
@@ -305,10 +319,18 @@ class ClusterChannels(Channels):
         ch.user_buckets.pop(session.account, None)
         self.hub.push(session, c.ChannelLeft(ch.name, int(code)))
         payload = json.dumps(["l", session.account, int(code)])
-        fut = self._script(
-            cs.LEAVE, ch.app, ch.name, session.account, self.node, payload, self.config.default_ttl
-        )
-        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+        app, name, account = ch.app, ch.name, session.account
+
+        def leave_in_redis() -> None:  # a no-op if the member moved to another node meanwhile
+            fut = self._script(
+                cs.LEAVE, app, name, account, self.node, payload, self.config.default_ttl
+            )
+            fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+
+        if defer:
+            self._later(defer, leave_in_redis)
+        else:
+            leave_in_redis()
         activity = c.ChannelActivity(ch.name, session.account, "leave", int(code))
         self._feed(ch.app, c.CHANNEL_EVENT_CHANNEL, activity)
         self._drop_if_unused(ch)
