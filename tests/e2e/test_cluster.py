@@ -249,3 +249,41 @@ async def test_redis_kill_9_and_restart_keeps_acknowledged_messages(tmp_path: Pa
         await sender.logout()
     finally:
         await c.stop()
+
+
+async def test_a_call_across_nodes_ring_accept_dtmf_end_and_refuse(cluster: Cluster):
+    """K1-K4 with the caller on node 1 and the callee on node 2."""
+    from .test_calls import Phone
+
+    alice = Phone(await login(cluster.url(0), "alice"))
+    bob = Phone(await login(cluster.url(1), "bob"))
+    out = await alice.call("bob")
+    await until(lambda: bob.incoming and "received_by_peer" in alice.events(out))
+    inc = bob.incoming[-1]
+    await inc.channel_invite_accept("sdp-answer")
+    await until(lambda: out.state == "accepted")
+    assert alice.extras(out, "accepted_by_peer") == ["sdp-answer"]
+    await out.channel_invite_dtmf("12#")
+    await inc.channel_invite_dtmf("9")
+    await until(lambda: bob.events(inc).count("msg") == 1 and alice.events(out).count("msg") == 1)
+    await inc.channel_invite_end("bye")
+    await until(lambda: "end_by_peer" in alice.events(out))
+    assert bob.events(inc)[-1] == "end_by_myself"
+
+    second = await alice.call("bob", channel="again")
+    await until(lambda: len(bob.incoming) == 2)
+    await bob.incoming[-1].channel_invite_refuse("busy")
+    await until(lambda: "refused_by_peer" in alice.events(second))
+
+    # A callee that is offline logs in on node 2 while the call waits on node 1 (K1).
+    waiting = await alice.call("carl")
+    carl = Phone(await login(cluster.url(1), "carl"))
+    await until(lambda: carl.incoming and "received_by_peer" in alice.events(waiting))
+    # The callee's node dies: the call ends on the caller's side as when the peer's session
+    # is lost on one server: end_by_peer {"logout": 102}.
+    await carl.incoming[-1].channel_invite_accept("")
+    await until(lambda: waiting.state == "accepted")
+    await cluster.nodes[1].kill()
+    await until(lambda: "end_by_peer" in alice.events(waiting), within=30)
+    assert json.loads(alice.extras(waiting, "end_by_peer")[-1]) == {"logout": 102}
+    await alice.session.logout()

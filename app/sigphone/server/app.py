@@ -18,12 +18,11 @@ from websockets.http11 import Request, Response
 
 from sigphone.protocol.limits import MAX_WIRE_BYTES
 from sigphone.server.api.server_api import ServerApi
-from sigphone.server.backends import make_backend, make_channels
+from sigphone.server.backends import make_backend, make_calls, make_channels
 from sigphone.server.config import ServerConfig
 from sigphone.server.core.hub import Hub
 from sigphone.server.edges.legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
 from sigphone.server.edges.native import NativeConnection, serve_native
-from sigphone.server.services.calls import Calls
 from sigphone.server.services.presence import Presence
 from sigphone.server.services.users import Users
 
@@ -40,7 +39,7 @@ class SignalServer:
         self.store, broker = make_backend(config)
         self.hub = Hub(config.apps, self.store, config.hub, broker=broker)
         self.users = Users(self.hub)
-        self.calls = Calls(self.hub, config.calls)
+        self.calls = make_calls(self.hub, config.calls)
         self.channels = make_channels(self.hub, config.channels)
         self.presence = Presence(self.hub)
         self.api = (

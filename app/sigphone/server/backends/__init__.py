@@ -9,9 +9,10 @@ from sigphone.server.backends.base import Broker, Store
 if TYPE_CHECKING:
     from sigphone.server.config import ServerConfig
     from sigphone.server.core.hub import Hub
+    from sigphone.server.services.calls import CallConfig, Calls
     from sigphone.server.services.channels import Channels, ChannelsConfig
 
-__all__ = ["Broker", "Store", "make_backend", "make_channels"]
+__all__ = ["Broker", "Store", "make_backend", "make_calls", "make_channels"]
 
 
 def make_backend(config: ServerConfig) -> tuple[Store, Broker]:
@@ -37,3 +38,15 @@ def make_channels(hub: Hub, config: ChannelsConfig) -> Channels:
     from sigphone.server.backends.redis.channels import ClusterChannels
 
     return ClusterChannels(hub, hub.broker, config)  # type: ignore[arg-type]
+
+
+def make_calls(hub: Hub, config: CallConfig) -> Calls:
+    """The call service: across nodes on Redis (a call lives on its caller's node)."""
+    from sigphone.server.backends.embedded import LocalBroker
+    from sigphone.server.services.calls import Calls
+
+    if isinstance(hub.broker, LocalBroker):
+        return Calls(hub, config)
+    from sigphone.server.backends.redis.calls import ClusterCalls
+
+    return ClusterCalls(hub, hub.broker, config)  # type: ignore[arg-type]

@@ -172,7 +172,7 @@ class Calls:
         if call.key in self.in_flight:
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_REINVITE))
             return cid
-        peer = self.hub.sessions.get((app, callee))
+        peer = self.find_peer(app, callee)
         if peer is None and opts.require_peer_online:
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_PEEROFFLINE))
             return cid
@@ -188,6 +188,10 @@ class Calls:
                 self.config.offline_timeout, lambda: self._offline_expired(call)
             )
         return cid
+
+    def find_peer(self, app: str, callee: str) -> ServerSession | None:
+        """The callee's live session (a cluster also finds one on another node)."""
+        return self.hub.sessions.get((app, callee))
 
     def _deliver(self, call: ServerCall, callee: ServerSession) -> None:
         call.callee_session = callee

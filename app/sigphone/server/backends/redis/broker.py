@@ -59,6 +59,7 @@ class RedisBroker:
         #: Receivers of channel history entries and special-feed events (the channel
         #: service sets them) and of "the channel had a gap" (after a resubscribe).
         self.channel_events: Callable[[str, str, str, str, str], None] | None = None
+        self.call_messages: Callable[[str], None] | None = None
         self.resubscribed: list[Callable[[], None]] = []
         self._topics: dict[str, Callable[[str], None]] = {}
 
@@ -115,6 +116,18 @@ class RedisBroker:
         return self.pipe.submit(
             lambda p: self.pipe.script(p, s.ONLINE, 1, pres), lambda r: bool(int(r))
         )
+
+    def locate(self, app: str, account: str) -> asyncio.Future[tuple[str, str] | None]:
+        """(node, sid) of the account's session if its node is alive, else None."""
+        pres = s.key("pres", app, account)
+        return self.pipe.submit(
+            lambda p: self.pipe.script(p, s.LOCATE, 1, pres),
+            lambda r: (r[0].decode(), r[1].decode()) if r else None,
+        )
+
+    def node_alive(self, node: str) -> asyncio.Future[bool]:
+        alive = s.alive_key(node)
+        return self.pipe.submit(lambda p: p.exists(alive), lambda r: bool(int(r)))
 
     def route_message(self, app: str, peer: str, event: msgspec.Struct, iid: int) -> None:
         return None  # the storing script published it to the peer's node (scripts.APPEND)
@@ -204,6 +217,9 @@ class RedisBroker:
             if self.channel_events is not None:
                 app, name, offset, quiet, payload = rest.split("\n", 4)
                 self.channel_events(app, name, offset, quiet, payload)
+        elif kind == "r":
+            if self.call_messages is not None:
+                self.call_messages(rest)
         elif kind == "k":
             hub.kick(rest, ErrorCode.LOGOUT_E_KICKED, "logged in on another device")
 

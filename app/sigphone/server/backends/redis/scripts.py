@@ -128,6 +128,15 @@ local node = string.match(p, '^[^\\n]*')
 return redis.call('EXISTS', 'sig:alive:' .. node)
 """
 
+#: KEYS presence. {node, sid} of the account's session if its node is alive, else nil.
+LOCATE = """
+local p = redis.call('GET', KEYS[1])
+if not p then return nil end
+local node, sid = string.match(p, '^([^\\n]*)\\n(.*)$')
+if redis.call('EXISTS', 'sig:alive:' .. node) == 0 then return nil end
+return {node, sid}
+"""
+
 #: KEYS attrs; ARGV name, value ('' deletes), max attributes. -1: too many attributes.
 ATTR_SET = """
 if ARGV[2] == '' then
