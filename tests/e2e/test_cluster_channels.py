@@ -186,3 +186,19 @@ async def test_server_api_stream_and_special_feeds_carry_every_node(tmp_path: Pa
 
 def make_token_for(account: str) -> str:
     return make_token(account, CERT_APP, CERT, int(time.time()) + 3600)
+
+
+async def test_a_dead_nodes_users_are_taken_over(cluster: Cluster):
+    """A node killed for good: after node_ttl + reap_grace another node releases its users'
+    presence and makes the channel members it held leave (604) with their events."""
+    gone = await login(cluster.url(0), "gone", reconnect_time=5, reconnect_count=3)
+    stay = await login(cluster.url(1), "stay")
+    await joined(gone, "orphan")
+    ch, rec = await joined(stay, "orphan")
+    assert await stay.channel_query_user_num("orphan") == 2
+    await cluster.nodes[0].kill()
+    await until(lambda: rec.of("channel_user_leaved") == [("gone", 0)], within=40)
+    assert await stay.channel_query_user_num("orphan") == 1
+    assert await stay.query_user_status("gone") == 0
+    assert list(ch.members) == ["stay"]
+    await stay.logout()

@@ -40,6 +40,9 @@ class ClusterConfig:
     #: users count as offline) and the other nodes take over its timers.
     heartbeat: float = 1.0
     node_ttl: float = 5.0
+    #: Seconds a node stays dead before another takes over: its users' presence goes and the
+    #: channel members it held leave (604), unless they reconnected to a live node by then.
+    reap_grace: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

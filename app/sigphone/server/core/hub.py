@@ -194,6 +194,7 @@ class Hub:
             app=frame.app_id,
             account=frame.account,
             client_id=frame.client_id[:64],
+            login_id=frame.id,
             reconnect_time=reconnect_time,
         )
         self.sessions[session.key] = session
@@ -295,24 +296,37 @@ class Hub:
         log.info("reconnect window over for %s/%s", session.app, session.account)
         self.end_session(session, ErrorCode.LOGOUT_E_NET, "reconnect window over")
 
-    def kick(self, sid: str, code: ErrorCode, reason: str) -> None:
-        """End the session ``sid`` if this node has it (a login on another node kicked it)."""
+    def kick(self, sid: str, code: ErrorCode, reason: str, *, same_client: bool = False) -> None:
+        """End the session ``sid`` if this node has it (a login on another node kicked it).
+
+        ``same_client``: the newer login is the same SDK session (it moved to another node,
+        and may not have seen that login's answer): the old session ends silently and a
+        resume of it becomes a fresh login, never a 103 to the client that caused it."""
         session = self.by_sid.get(sid)
         if session is not None:
-            self.end_session(session, code, reason)
+            quiet = same_client
+            self.end_session(session, code, reason, notify=not quiet, tombstone=not quiet)
 
     def _token_expired(self, session: ServerSession) -> None:
         self.end_session(session, ErrorCode.LOGOUT_E_TOKENEXPIRED, "the token has expired")
 
     def end_session(
-        self, session: ServerSession, code: ErrorCode, reason: str, *, notify: bool = True
+        self,
+        session: ServerSession,
+        code: ErrorCode,
+        reason: str,
+        *,
+        notify: bool = True,
+        tombstone: bool = True,
     ) -> None:
-        """End a session for good: tell its client (if connected and ``notify``) and hooks."""
+        """End a session for good: tell its client (if connected and ``notify``) and hooks.
+        Without ``tombstone`` a later resume of it is a fresh login instead of a refusal."""
         if session.closed:
             return
         self._forget(session)
-        self.tombstones[session.sid] = (code, self.clock() + self.config.tombstone_ttl)
-        self._trim_tombstones()
+        if tombstone:
+            self.tombstones[session.sid] = (code, self.clock() + self.config.tombstone_ttl)
+            self._trim_tombstones()
         if session.link is not None and notify:
             session.link.send_logout(int(code), reason)
         session.link = None

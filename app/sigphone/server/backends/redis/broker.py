@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from redis.asyncio import Redis
 
 from sigphone.protocol import frames as f
-from sigphone.protocol.errors import ErrorCode
+from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.server.backends.base import ClusterConfig
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.pipe import NETWORK_ERRORS, Pipe, redis_client
@@ -60,6 +61,9 @@ class RedisBroker:
         #: service sets them) and of "the channel had a gap" (after a resubscribe).
         self.channel_events: Callable[[str, str, str, str, str], None] | None = None
         self.call_messages: Callable[[str], None] | None = None
+        #: Told about each session a dead node left behind, and about the dead node itself.
+        self.reaped_sessions: list[Callable[[str, str], None]] = []
+        self.reaped_nodes: list[Callable[[str], Awaitable[None]]] = []
         self.resubscribed: list[Callable[[], None]] = []
         self._topics: dict[str, Callable[[str], None]] = {}
 
@@ -73,6 +77,7 @@ class RedisBroker:
         self._tasks = [
             asyncio.create_task(self._listen(), name="sigphone-redis-listen"),
             asyncio.create_task(self._heartbeat(), name="sigphone-redis-heartbeat"),
+            asyncio.create_task(self._reaper(), name="sigphone-redis-reaper"),
         ]
         # Serve only once the node's channel is subscribed: a login before that could miss
         # a message routed to it (a later reload would still deliver it, but late).
@@ -97,15 +102,26 @@ class RedisBroker:
 
     def claim(self, session: ServerSession) -> asyncio.Future[None]:
         pres = s.key("pres", session.app, session.account)
+        client = _digest(session.client_id)
+
+        def superseded(reply: Any) -> None:
+            if int(reply) < 0:
+                raise SignalError(ErrorCode.LOGIN_E_FAILED, "superseded by a newer login")
+
         return self.pipe.submit(
-            lambda p: self.pipe.script(p, s.CLAIM, 1, pres, self.node_id, session.sid),
-            lambda _: None,
-        )
+            lambda p: self.pipe.script(
+                p, s.CLAIM, 1, pres, self.node_id, session.sid, session.app, session.account,
+                client, session.login_id,
+            ),
+            superseded,
+        )  # fmt: skip
 
     def release(self, session: ServerSession) -> None:
         pres = s.key("pres", session.app, session.account)
         fut = self.pipe.submit(
-            lambda p: self.pipe.script(p, s.RELEASE, 1, pres, self.node_id, session.sid)
+            lambda p: self.pipe.script(
+                p, s.RELEASE, 1, pres, self.node_id, session.sid, session.app, session.account
+            )
         )
         # A failure leaves a stale presence: it points at a session no node has, and the
         # next login of the account replaces it; nothing waits for this.
@@ -149,7 +165,56 @@ class RedisBroker:
     def _beat(self) -> asyncio.Future[Any]:
         ttl_ms = int(self.config.node_ttl * 1000)
         alive = s.alive_key(self.node_id)
+        self.pipe.submit(lambda p: p.sadd(s.NODES, self.node_id))
         return self.pipe.submit(lambda p: p.set(alive, str(time.time()), px=ttl_ms))
+
+    # --- Taking over after a dead node --------------------------------------------------
+
+    async def _reaper(self) -> None:
+        """Every node watches the others; one (a lock in Redis) cleans up after a node dead
+        for ``reap_grace`` seconds: its sessions' presence goes (offline events follow), and
+        the channel members it held leave (604), unless they moved to a live node meanwhile."""
+        dead_since: dict[str, float] = {}
+        while True:
+            await asyncio.sleep(self.config.heartbeat)
+            try:
+                nodes = await self.pipe.submit(lambda p: p.smembers(s.NODES))
+                for raw in nodes:
+                    node = raw.decode()
+                    if node == self.node_id or await self.node_alive(node):
+                        dead_since.pop(node, None)
+                        continue
+                    first = dead_since.setdefault(node, time.monotonic())
+                    if time.monotonic() - first < self.config.reap_grace:
+                        continue
+                    lock = f"{s.PREFIX}reap:{node}"
+                    got = await self.pipe.submit(
+                        lambda p, lock=lock: p.set(lock, self.node_id, nx=True, ex=60)
+                    )
+                    if got:
+                        await self._reap(node)
+                        dead_since.pop(node, None)
+            except Exception as exc:
+                log.debug("reaper pass failed: %r", exc)
+
+    async def _reap(self, node: str) -> None:
+        log.info("node %s is dead: taking over its sessions and channel members", node)
+        sessions = await self.pipe.submit(lambda p: p.smembers(f"{s.PREFIX}sess:{node}"))
+        for raw in sessions:
+            app, account, sid = raw.decode().split("\n", 2)
+            pres = s.key("pres", app, account)
+            released = await self.pipe.submit(
+                lambda p, pres=pres, sid=sid, app=app, account=account: self.pipe.script(
+                    p, s.RELEASE, 1, pres, node, sid, app, account
+                )
+            )
+            if int(released):
+                for hook in self.reaped_sessions:
+                    hook(app, account)
+        for hook in self.reaped_nodes:
+            await hook(node)
+        self.pipe.submit(lambda p: p.srem(s.NODES, node))
+        self.pipe.submit(lambda p: p.delete(f"{s.PREFIX}sess:{node}"))
 
     async def _heartbeat(self) -> None:
         while True:
@@ -221,7 +286,12 @@ class RedisBroker:
             if self.call_messages is not None:
                 self.call_messages(rest)
         elif kind == "k":
-            hub.kick(rest, ErrorCode.LOGOUT_E_KICKED, "logged in on another device")
+            sid, _, client = rest.partition("\n")
+            session = hub.by_sid.get(sid)
+            same = bool(client) and session is not None and _digest(session.client_id) == client
+            hub.kick(
+                sid, ErrorCode.LOGOUT_E_KICKED, "logged in on another device", same_client=same
+            )
 
     async def _reload_all(self) -> None:
         """After a gap in the channel: every session gets what it missed, from its inbox."""
@@ -244,3 +314,8 @@ class RedisBroker:
                 log.warning("reloading the inbox of %s failed: %r", session.account, exc)
                 records = []
             hub.release_held(session, records)
+
+
+def _digest(client_id: str) -> str:
+    """A client id as presence stores it (client ids are the client's free text)."""
+    return hashlib.sha1(client_id.encode()).hexdigest()[:16] if client_id else ""

@@ -70,6 +70,7 @@ JOIN = (
     + """
 local acct, node = ARGV[5], ARGV[6]
 redis.call('HSETNX', b .. ':s', 'epoch', ARGV[7])
+redis.call('SADD', 'sig:nodech:' .. node, app .. '\\n' .. name)
 persist()
 local epoch = redis.call('HGET', b .. ':s', 'epoch')
 local old = redis.call('HGET', b .. ':mn', acct)

@@ -108,6 +108,8 @@ class ClusterChannels(Channels):
         self.pipe = broker.pipe
         self.node = broker.node_id
         broker.channel_events = self._on_event
+        broker.reaped_sessions.append(self._reaped_session)
+        broker.reaped_nodes.append(self._reap_node)
         broker.subscribe_all("channels", self._on_feed)
         broker.resubscribed.append(self._recover)
 
@@ -523,6 +525,35 @@ class ClusterChannels(Channels):
             self._join_failed(session, ch, fut)
             return
         self._joined(session, ch, fut.result())
+
+    # --- After a dead node (the broker's reaper) -----------------------------------------
+
+    def _reaped_session(self, app: str, account: str) -> None:
+        code = int(ErrorCode.LOGOUT_E_NET)
+        self._feed(app, c.USER_ONLINE_CHANNEL, c.UserOnline(account, 0, code))
+        offline = {"type": "offline", "account": account, "reason": code}
+        self.broker.publish_all("api", json.dumps([app, offline]))
+
+    async def _reap_node(self, node: str) -> None:
+        """The members a dead node held leave its channels (604), each with its event."""
+        key = f"sig:nodech:{node}"
+        channels = await self.pipe.submit(lambda p: p.smembers(key))
+        code = int(ErrorCode.LEAVECHANNEL_E_DISCONN)
+        for raw in channels:
+            app, name = raw.decode().split("\n", 1)
+            base = cs.channel_key(app, name)
+            held = await self.pipe.submit(lambda p, base=base: p.hgetall(base + ":mn"))
+            for account_raw, holder in held.items():
+                if holder.decode() != node:
+                    continue
+                account = account_raw.decode()
+                payload = json.dumps(["l", account, code])
+                await self._script(
+                    cs.LEAVE, app, name, account, node, payload, self.config.default_ttl
+                )
+                activity = c.ChannelActivity(name, account, "leave", code)
+                self._feed(app, c.CHANNEL_EVENT_CHANNEL, activity)
+        self.pipe.submit(lambda p: p.delete(key))
 
     # --- Special feeds from every node ---------------------------------------------------
 

@@ -38,6 +38,8 @@ __all__ = [
 PREFIX = "sig:"
 #: Every node subscribes: the special-channel feeds (C8) and the API's events of all nodes.
 FEED_CHANNEL = PREFIX + "feed"
+#: The ids of the nodes that ever heartbeat (a dead one is removed once cleaned up after).
+NODES = PREFIX + "nodes"
 
 
 def key(kind: str, app: str, account: str) -> str:
@@ -96,24 +98,36 @@ end
 return #ARGV
 """
 
-#: KEYS presence; ARGV node, sid. The account's live session is now this one; a session on
-#: another node is told to end (103). Run once per login even if the batch is sent again.
+#: KEYS presence; ARGV node, sid, app, account, client (a digest of the SDK's client id),
+#: login (the login request's id, growing with every attempt of one SDK session). The
+#: account's live session is now this one; a session on another node is told to end (103).
+#: An older attempt of the same client that reaches Redis late (its node was slow or cut
+#: off, and the client has logged in elsewhere since) takes nothing: -1. Run once per login
+#: even if the batch is sent again. ``sig:sess:{node}`` lets others clean up after a node.
 CLAIM = """
 if not redis.call('SET', 'sig:once:claim:' .. ARGV[2], '1', 'NX', 'EX', 600) then return 0 end
 local old = redis.call('GET', KEYS[1])
-redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. ARGV[2])
+local node, sid, client, login
 if old then
-  local node, sid = string.match(old, '^([^\\n]*)\\n(.*)$')
-  if sid and sid ~= ARGV[2] then
-    redis.call('PUBLISH', 'sig:node:' .. node, 'k\\n' .. sid)
+  node, sid, client, login = string.match(old, '^([^\\n]*)\\n([^\\n]*)\\n?([^\\n]*)\\n?([^\\n]*)$')
+  if ARGV[5] ~= '' and client == ARGV[5] and tonumber(login or '0') > tonumber(ARGV[6]) then
+    return -1
   end
+end
+redis.call('SADD', 'sig:sess:' .. ARGV[1], ARGV[3] .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[6])
+if sid and sid ~= ARGV[2] then
+  redis.call('PUBLISH', 'sig:node:' .. node, 'k\\n' .. sid .. '\\n' .. ARGV[5])
 end
 return 1
 """
 
-#: KEYS presence; ARGV node, sid: forget the presence if it is still this session's.
+#: KEYS presence; ARGV node, sid, app, account: forget the presence if it is still this
+#: session's.
 RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] .. '\\n' .. ARGV[2] then
+redis.call('SREM', 'sig:sess:' .. ARGV[1], ARGV[3] .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[2])
+local p = redis.call('GET', KEYS[1])
+if p and string.match(p, '^[^\\n]*\\n[^\\n]*') == ARGV[1] .. '\\n' .. ARGV[2] then
   redis.call('DEL', KEYS[1])
   return 1
 end
@@ -132,7 +146,7 @@ return redis.call('EXISTS', 'sig:alive:' .. node)
 LOCATE = """
 local p = redis.call('GET', KEYS[1])
 if not p then return nil end
-local node, sid = string.match(p, '^([^\\n]*)\\n(.*)$')
+local node, sid = string.match(p, '^([^\\n]*)\\n([^\\n]*)')
 if redis.call('EXISTS', 'sig:alive:' .. node) == 0 then return nil end
 return {node, sid}
 """
