@@ -287,3 +287,19 @@ async def test_a_call_across_nodes_ring_accept_dtmf_end_and_refuse(cluster: Clus
     await until(lambda: "end_by_peer" in alice.events(waiting), within=30)
     assert json.loads(alice.extras(waiting, "end_by_peer")[-1]) == {"logout": 102}
     await alice.session.logout()
+
+
+async def test_live_presence_hears_users_on_other_nodes(cluster: Cluster):
+    watcher = await login(cluster.url(0), "watcher")
+    seen: list[tuple] = []
+    watcher.on_user_status_changed = lambda account, status: seen.append((account, status))
+    watcher.on_user_attr_changed = lambda account, name, value: seen.append((account, name, value))
+    assert await watcher.user_status_subscribe(["far"]) == {"far": 0}
+    far = await login(cluster.url(1), "far")
+    await until(lambda: seen == [("far", 1)])
+    assert await watcher.user_status_subscribe(["far"]) == {"far": 1}  # asked from Redis
+    await far.set_attr("mood", "remote")
+    await far.logout()
+    await until(lambda: len(seen) == 3)
+    assert seen == [("far", 1), ("far", "mood", "remote"), ("far", 0)]
+    await watcher.logout()

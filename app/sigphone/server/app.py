@@ -42,6 +42,10 @@ class SignalServer:
         self.calls = make_calls(self.hub, config.calls)
         self.channels = make_channels(self.hub, config.channels)
         self.presence = Presence(self.hub)
+        if config.cluster.redis:  # every node's status and attribute changes
+            from sigphone.server.backends.redis.presence import cluster_presence
+
+            cluster_presence(self.hub, self.hub.broker, self.presence)  # type: ignore[arg-type]
         self.api = (
             None
             if config.api_port is None
