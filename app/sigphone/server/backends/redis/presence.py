@@ -16,7 +16,7 @@ from typing import Any
 from sigphone.protocol.errors import ErrorCode
 from sigphone.protocol.presence import PresenceSubscribe
 from sigphone.server.backends.redis.broker import RedisBroker
-from sigphone.server.core.hub import Hub, ReplyData
+from sigphone.server.core.hub import Hub, _then
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.presence import Presence
 
@@ -50,18 +50,10 @@ def cluster_presence(hub: Hub, broker: RedisBroker, presence: Presence) -> None:
     def subscribe(session: ServerSession, frame: PresenceSubscribe) -> Any:
         reply = original_subscribe(session, frame)  # validates and registers the watch
         accounts = list(reply["status"])
-        queries = [broker.query_online(session.app, account) for account in accounts]
-        out: asyncio.Future[ReplyData] = asyncio.get_running_loop().create_future()
-
-        async def collect() -> None:
-            try:
-                found = [int(await q) for q in queries]
-                out.set_result({"status": dict(zip(accounts, found, strict=True))})
-            except Exception as exc:
-                out.set_exception(exc)
-
-        asyncio.ensure_future(collect())
-        return out
+        queries = asyncio.gather(*(broker.query_online(session.app, a) for a in accounts))
+        return _then(
+            queries, lambda found: {"status": {a: int(up) for a, up in zip(accounts, found)}}
+        )
 
     presence.status_changed = publish_status  # type: ignore[method-assign]
     hub.attr_hooks[:] = [
