@@ -71,6 +71,8 @@ class ServerConfig:
             cfg.tls_key = (path.parent / server["tls_key"]).resolve()
         for app in raw.get("apps", []):
             cfg.apps[str(app["id"])] = app.get("certificate") or None
+            if app.get("gateway"):  # the account of the app's SIP gateway (K6)
+                cfg.calls.gateways[str(app["id"])] = str(app["gateway"])
         sections = {
             "hub": cfg.hub,
             "limits": cfg.limits,

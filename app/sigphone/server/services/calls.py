@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sigphone.protocol import calls as c
-from sigphone.protocol.call_payloads import encode_end_reason
+from sigphone.protocol.call_payloads import encode_end_reason, read_end_reason
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.names import check_name
 from sigphone.server.core.hub import Hub, ReplyData
@@ -57,6 +58,18 @@ class CallConfig:
     #: K1: with ``_require_peer_online`` 0, how long a call waits for an offline callee to
     #: log in before it fails with 703.
     offline_timeout: float = 20.0
+    #: K6: the SIP gateway's account per app (``[[apps]] gateway = "sipgw"``); invites whose
+    #: peer matches ``number_pattern`` go to it (docs/sip-gateway.md).
+    gateways: dict[str, str] = field(default_factory=dict)
+    #: What "looks like a phone number": an optional +, then 3 to 20 digits.
+    number_pattern: str = r"\+?[0-9]{3,20}"
+
+    def gateway_for(self, app: str, peer: str) -> str | None:
+        """The gateway account that takes a call to ``peer``, if ``peer`` is a number."""
+        gateway = self.gateways.get(app)
+        if gateway is None or not re.fullmatch(self.number_pattern, peer):
+            return None
+        return gateway
 
 
 @dataclass(eq=False, slots=True)
@@ -170,8 +183,11 @@ class Calls:
         if call.key in self.in_flight:
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_REINVITE))
             return cid
-        peer = self.hub.sessions.get((app, callee))
-        if peer is None and opts.require_peer_online:
+        gateway = self.config.gateway_for(app, callee)
+        peer = self.hub.sessions.get((app, gateway or callee))
+        if peer is None and (opts.require_peer_online or gateway is not None):
+            # A number is never "offline": its gateway is (``_require_peer_online`` does
+            # not apply to numbers, it fails at once).
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_PEEROFFLINE))
             return cid
         self.calls[cid] = call
@@ -193,6 +209,8 @@ class Calls:
         incoming = c.CallIncoming(
             call=call.id, channel=call.channel, account=call.caller, extra=call.extra
         )
+        if callee.account != call.callee:
+            incoming.to = call.callee  # routed to the app's gateway: the number dialled
         self.hub.push(callee, incoming)
         self._notify(call, CALLEE, "incoming", call.extra)
         call.timer = self.call_later(
@@ -274,7 +292,11 @@ class Calls:
         call = self._callee_call(session, frame.call)
         if call.state != RINGING:
             raise SignalError(ErrorCode.INVITE_E_OTHER, "the call is accepted: end it instead")
-        self._send(call, CALLER, "refused_by_peer", extra)
+        if session.account != call.callee and read_end_reason(extra) is not None:
+            # The gateway's way of saying a SIP call failed (404, 408 ...): docs/sip-gateway.md.
+            self._send(call, CALLER, "failed", extra)
+        else:
+            self._send(call, CALLER, "refused_by_peer", extra)
         self._finish(call)
         return {}
 
