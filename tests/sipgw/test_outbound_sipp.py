@@ -1,0 +1,90 @@
+"""Outbound calls whose far end is sipp: every SIP outcome maps to the seed event and code
+on the caller (docs/sip-gateway.md, "SIP response -> seed code"), and From carries srcNum
+(each scenario fails unless From matches ``sip:+4940111@``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sigphone.protocol.errors import ErrorCode
+
+from ..support.media_helpers import Collected
+from ..support.sipp import Sipp
+from ..support.waiting import until
+from .test_outbound_baresip import SRC, dial
+
+
+@pytest.fixture
+async def sipp(tmp_path):
+    started: list[Sipp] = []
+
+    async def run(scenario: str, code: int = 0) -> Sipp:
+        # sipp checks a response's status code when it loads the scenario, before keywords
+        # are substituted: the code is written into a copy of the file.
+        folder = tmp_path / f"sipp{len(started)}"
+        folder.mkdir()
+        text = Path(Sipp.scenario(scenario)).read_text().replace("[code]", str(code))
+        (folder / scenario).write_text(text)
+        peer = await Sipp(folder, "-sf", str(folder / scenario)).start()
+        started.append(peer)
+        return peer
+
+    yield run
+    for peer in started:
+        await peer.stop()
+
+
+@pytest.mark.parametrize(
+    ("status", "event", "ecode"),
+    [
+        (486, "refused_by_peer", None),
+        (603, "refused_by_peer", None),
+        (600, "refused_by_peer", None),
+        (404, "failed", ErrorCode.INVITE_E_PEEROFFLINE),
+        (480, "failed", ErrorCode.INVITE_E_PEEROFFLINE),
+        (408, "failed", ErrorCode.INVITE_E_TIMEOUT),
+        (500, "failed", ErrorCode.INVITE_E_OTHER),
+    ],
+)
+async def test_final_answer_maps_to_seed_event(server, gateway, login, sipp, status, event, ecode):
+    peer = await sipp("answer_with.xml", status)
+    gw = await gateway(trunk=f"sip:127.0.0.1:{peer.port}")
+    alice = await login("alice")
+    _call, media, events = await dial(alice, "+4930123", SRC, Collected(), 1000.0)
+    await until(lambda: event in events.names(), 30)
+    # The far phone rang first (180): the caller heard it before the outcome.
+    assert events.names() == ["received_by_peer", event]
+    extra = events.extra(event)
+    assert extra.get("sip") == status
+    assert extra.get("ecode") == ecode
+    assert await peer.wait() == 0, peer.errors()
+    await until(lambda: gw.live == 0 and server.calls.live == 0, 20)
+    await media.close()
+
+
+async def test_no_answer_is_cancelled_and_fails_704(server, gateway, login, sipp):
+    peer = await sipp("ring_until_cancel.xml")
+    gw = await gateway(trunk=f"sip:127.0.0.1:{peer.port}", no_answer_timeout=1.0)
+    alice = await login("alice")
+    _call, media, events = await dial(alice, "+4930123", SRC, Collected(), 1000.0)
+    await until(lambda: "failed" in events.names(), 30)
+    assert events.names() == ["received_by_peer", "failed"]
+    assert events.extra("failed")["ecode"] == ErrorCode.INVITE_E_TIMEOUT
+    assert await peer.wait() == 0, peer.errors()  # it got the CANCEL and answered 487
+    await until(lambda: gw.live == 0 and server.calls.live == 0, 20)
+    await media.close()
+
+
+async def test_caller_cancels_while_ringing(server, gateway, login, sipp):
+    peer = await sipp("ring_until_cancel.xml")
+    gw = await gateway(trunk=f"sip:127.0.0.1:{peer.port}")
+    alice = await login("alice")
+    call, media, events = await dial(alice, "+4930123", SRC, Collected(), 1000.0)
+    await until(lambda: "received_by_peer" in events.names(), 30)
+    await call.channel_invite_end()
+    assert await peer.wait() == 0, peer.errors()  # CANCEL reached it
+    await until(lambda: gw.live == 0 and server.calls.live == 0, 20)
+    assert events.names() == ["received_by_peer", "end_by_myself"]
+    await media.close()
