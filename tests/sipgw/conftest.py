@@ -14,6 +14,7 @@ from sigphone.server import SignalServer
 from ..support.baresip import Baresip
 from ..support.config import APP, fast_config
 from ..support.ports import free_port
+from ..support.sipp import Sipp
 
 pytest.importorskip("pjsua2", reason="pip install -e '.[test]' installs pjsua2-python")
 
@@ -79,3 +80,30 @@ async def baresip(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Bares
     yield make
     for phone in phones:
         await phone.stop()
+
+
+RunSipp = Callable[..., Awaitable[Sipp]]
+
+
+@pytest.fixture
+async def sipp(tmp_path: Path) -> AsyncIterator[RunSipp]:
+    """``await sipp("scenario.xml", {"__CODE__": "404"}, *args)``: sipp running a copy of a
+    scenario of tests/sipgw/scenarios with the placeholders filled in. (sipp checks status
+    codes when it loads a file, before its own keywords are substituted.)"""
+    _need("sipp")
+    started: list[Sipp] = []
+
+    async def run(scenario: str, fill: dict[str, str] | None = None, *args: str) -> Sipp:
+        folder = tmp_path / f"sipp{len(started)}"
+        folder.mkdir()
+        text = Path(Sipp.scenario(scenario)).read_text()
+        for key, value in (fill or {}).items():
+            text = text.replace(key, value)
+        (folder / scenario).write_text(text)
+        peer = await Sipp(folder, "-sf", str(folder / scenario), *args).start()
+        started.append(peer)
+        return peer
+
+    yield run
+    for peer in started:
+        await peer.stop()

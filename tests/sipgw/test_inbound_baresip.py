@@ -8,13 +8,18 @@ from sigphone.media.call_audio import CallAudio
 from sigphone.media.engine import MediaConfig
 from sigphone.media.ice import LOOPBACK
 from sigphone.media.tracks import ToneTrack
-from sigphone.protocol.call_payloads import read_invite_extra
+from sigphone.protocol.call_payloads import DtmfMessage, read_call_message, read_invite_extra
 
 from ..support.media_helpers import Collected
 from ..support.waiting import until
 from .test_outbound_baresip import Events, _has
 
 CALLER_NUMBER = "+4940222"
+
+
+def _dtmf(events: Events) -> str:
+    digits = (read_call_message(extra) for name, extra in events.seen if name == "msg")
+    return "".join(m.digits for m in digits if isinstance(m, DtmfMessage))
 
 
 async def _ring_bob(login: Any, *, accept: bool) -> tuple[list[Any], Collected, list[Any]]:
@@ -58,6 +63,10 @@ async def test_sip_phone_calls_a_sigphone_user(server, gateway, baresip, login):
     await until(lambda: heard.has_tone(600.0), 20)
     await until(lambda: _has(phone.recording(), phone.recording_rate, 1000.0), 20)
     assert gw.live == 1 and server.calls.live == 1
+
+    # Keys pressed on the SIP phone (RFC 4733) reach bob as on_invite_msg DTMF.
+    await phone.command("sndcode", "7*")
+    await until(lambda: _dtmf(calls[0][1]) == "7*", 20)
 
     await phone.command("hangup")
     await until(lambda: "end_by_peer" in calls[0][1].names(), 20)

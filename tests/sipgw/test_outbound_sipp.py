@@ -4,36 +4,13 @@ on the caller (docs/sip-gateway.md, "SIP response -> seed code"), and From carri
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from sigphone.protocol.errors import ErrorCode
 
 from ..support.media_helpers import Collected
-from ..support.sipp import Sipp
 from ..support.waiting import until
 from .test_outbound_baresip import SRC, dial
-
-
-@pytest.fixture
-async def sipp(tmp_path):
-    started: list[Sipp] = []
-
-    async def run(scenario: str, code: int = 0) -> Sipp:
-        # sipp checks a response's status code when it loads the scenario, before keywords
-        # are substituted: the code is written into a copy of the file.
-        folder = tmp_path / f"sipp{len(started)}"
-        folder.mkdir()
-        text = Path(Sipp.scenario(scenario)).read_text().replace("[code]", str(code))
-        (folder / scenario).write_text(text)
-        peer = await Sipp(folder, "-sf", str(folder / scenario)).start()
-        started.append(peer)
-        return peer
-
-    yield run
-    for peer in started:
-        await peer.stop()
 
 
 @pytest.mark.parametrize(
@@ -49,7 +26,7 @@ async def sipp(tmp_path):
     ],
 )
 async def test_final_answer_maps_to_seed_event(server, gateway, login, sipp, status, event, ecode):
-    peer = await sipp("answer_with.xml", status)
+    peer = await sipp("answer_with.xml", {"[code]": str(status)})
     gw = await gateway(trunk=f"sip:127.0.0.1:{peer.port}")
     alice = await login("alice")
     _call, media, events = await dial(alice, "+4930123", SRC, Collected(), 1000.0)

@@ -29,6 +29,7 @@ class Sipp:
             "-m", "1",
             "-nostdin",
             "-timeout", "60s",  # never outlives a broken test
+            "-mi", "127.0.0.1",
             "-trace_err",
             *self.args,
             cwd=self.folder,
