@@ -65,3 +65,23 @@ async def test_caller_cancels_while_ringing(server, gateway, login, sipp):
     await until(lambda: gw.live == 0 and server.calls.live == 0, 20)
     assert events.names() == ["received_by_peer", "end_by_myself"]
     await media.close()
+
+
+async def test_dtmf_falls_back_to_sip_info_without_telephone_event(server, gateway, login, sipp):
+    peer = await sipp("answer_without_telephone_event.xml", None, "-trace_msg")
+    gw = await gateway(trunk=f"sip:127.0.0.1:{peer.port}")
+    alice = await login("alice")
+    call, media, events = await dial(alice, "+4930123", SRC, Collected(), 1000.0)
+    await until(lambda: "accepted_by_peer" in events.names(), 30)
+    await call.channel_invite_dtmf("5")  # the scenario fails unless INFO carries Signal=5
+    await until(lambda: _info_answered(peer), 30)
+    await call.channel_invite_end()
+    assert await peer.wait() == 0, peer.errors()  # INFO, then our BYE
+    await until(lambda: gw.live == 0 and server.calls.live == 0, 20)
+    await media.close()
+
+
+def _info_answered(peer) -> bool:
+    """sipp's message log shows it has answered the INFO (it traces with -trace_msg)."""
+    log = peer.folder / next((p.name for p in peer.folder.glob("*_messages.log")), "none")
+    return log.exists() and "INFO sip:" in log.read_text(errors="replace")

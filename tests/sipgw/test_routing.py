@@ -1,0 +1,65 @@
+"""Server-side routing of numbers to the app's gateway (docs/sip-gateway.md, "Routing")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sigphone.protocol.errors import ErrorCode
+from sigphone.server.config import ServerConfig
+from sigphone.server.services.calls import CallConfig
+
+from ..support.waiting import until
+from .conftest import GATEWAY
+
+
+def test_the_number_pattern_and_the_gateway_account():
+    cfg = CallConfig(gateways={"app": "sipgw"})
+    assert cfg.gateway_for("app", "+4930123456") == "sipgw"
+    assert cfg.gateway_for("app", "004930123") == "sipgw"
+    assert cfg.gateway_for("app", "bob") is None
+    assert cfg.gateway_for("app", "12") is None  # too short to be a number
+    assert cfg.gateway_for("other-app", "+4930123") is None  # no gateway there
+    assert (
+        CallConfig(gateways={"app": "gw"}, number_pattern=r"9\d+").gateway_for("app", "+49") is None
+    )
+
+
+def test_server_config_marks_the_gateway(tmp_path: Path):
+    path = tmp_path / "server.toml"
+    path.write_text(
+        '[[apps]]\nid = "demo"\ngateway = "sipgw"\n\n[calls]\nnumber_pattern = "0[0-9]+"\n'
+    )
+    cfg = ServerConfig.from_toml(path)
+    assert cfg.calls.gateways == {"demo": "sipgw"}
+    assert cfg.calls.gateway_for("demo", "0301234") == "sipgw"
+    assert cfg.calls.gateway_for("demo", "+49301234") is None
+
+
+async def test_a_number_fails_at_once_while_the_gateway_is_away(server, login):
+    """``_require_peer_online`` does not apply to numbers: no waiting for a user "+49..." to
+    log in; with no gateway session the call fails 703 at once."""
+    alice = await login("alice")
+    call = await alice.channel_invite_user2("room", "+4930123", '{"_require_peer_online":0}')
+    failed: list[str] = []
+    call.on_invite_failed = failed.append
+    await until(lambda: bool(failed), 10)
+    assert json.loads(failed[0])["ecode"] == ErrorCode.INVITE_E_PEEROFFLINE
+    assert server.calls.live == 0
+
+
+async def test_the_gateway_session_gets_the_number(server, login):
+    """Seen from a plain SDK session logged in as the gateway account: the invite arrives
+    from the caller, and the server's event names the number dialled."""
+    gw = await login(GATEWAY)
+    seen: list[dict] = []
+    server.calls.listeners.append(lambda app, event: seen.append(event))
+    got: list = []
+    gw.on_invite_received = got.append
+    alice = await login("alice")
+    await alice.channel_invite_user2("room", "+4930123", '{"srcNum":"+4940111"}')
+    await until(lambda: bool(got), 10)
+    assert got[0].peer == "alice" and json.loads(got[0].extra)["srcNum"] == "+4940111"
+    assert any(e["callee"] == "+4930123" and e["event"] == "incoming" for e in seen)
+    await got[0].channel_invite_end()
+    await until(lambda: server.calls.live == 0, 10)
