@@ -81,7 +81,10 @@ class SipStackConfig:
     #: Where outbound calls go: ``sip:HOST[:PORT][;transport=tcp]`` (None: no trunk).
     trunk: str | None = None
     user_agent: str = "sigphone-sipgw"
-    max_calls: int = 32
+    #: pjsua2-python 2.15.1's wheels are built with PJSUA_MAX_CALLS = 4: pjsua quietly caps a
+    #: larger value (measured: the fifth INVITE fails with PJ_ETOOMANY), so one gateway
+    #: process carries at most 4 calls (docs/sip-gateway.md, "Limits").
+    max_calls: int = 4
     #: pjsip's own log level (0 silent .. 5 very verbose), sent to logging at DEBUG.
     log_level: int = 2
 
@@ -136,14 +139,19 @@ class _BridgePort(pj.AudioMediaPort):
 
     def onFrameRequested(self, frame: Any) -> None:
         # pjsua2 hands an empty frame (size 0): we give one 20 ms frame of the port's format.
-        data = self.pipe.to_sip(self.frame_bytes)
+        # getattr: while the port is being destroyed the clock thread may still call in after
+        # Python has cleared the object's attributes.
+        pipe = getattr(self, "pipe", None)
+        size = getattr(self, "frame_bytes", 320)
+        data = pipe.to_sip(size) if pipe is not None else bytes(size)
         frame.buf = pj.ByteVector(data)
         frame.size = len(data)
         frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
 
     def onFrameReceived(self, frame: Any) -> None:
-        if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
-            self.pipe.from_sip(bytes(frame.buf))
+        pipe = getattr(self, "pipe", None)
+        if pipe is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
+            pipe.from_sip(bytes(frame.buf))
 
 
 class SipCall:
