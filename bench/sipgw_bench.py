@@ -133,7 +133,7 @@ async def main() -> None:
                     callers.append(c)
                 for c in callers:
                     await asyncio.wait_for(c.accepted.wait(), 30)
-                await poll(lambda: all(c.frames >= 25 for c in callers))
+                await poll(lambda callers=callers: all(c.frames >= 25 for c in callers))
                 c0, t0 = proc_cpu(gw.pid), time.monotonic()
                 clicks: list[float] = []
                 lead = callers[0]
