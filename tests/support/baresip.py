@@ -33,7 +33,7 @@ class Baresip:
         self.answer = answer
         self.tone_hz = tone_hz
         self.codecs = codecs
-        self.sip_port = free_port("udp")
+        self.sip_port = free_port("both")  # baresip listens on UDP and TCP
         self.ctrl_port = free_port("tcp")
         self.proc: asyncio.subprocess.Process | None = None
         self.recording_rate = 8000
@@ -76,6 +76,22 @@ class Baresip:
         (self.folder / "contacts").write_text("")
 
     async def start(self) -> None:
+        """Start and connect to its control socket. A port taken between our probe and
+        baresip's bind (other processes on the machine) gets fresh ports, up to 3 tries."""
+        for attempt in range(3):
+            try:
+                await self._start()
+                return
+            except RuntimeError:
+                if attempt == 2 or "in use" not in self._log():
+                    raise
+                self.sip_port, self.ctrl_port = free_port("both"), free_port("tcp")
+
+    def _log(self) -> str:
+        path = self.folder / "stdout.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    async def _start(self) -> None:
         self._write_config()
         self.proc = await asyncio.create_subprocess_exec(
             "baresip",

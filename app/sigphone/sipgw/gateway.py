@@ -108,16 +108,11 @@ class Gateway:
         token = NO_TOKEN
         if cfg.certificate:
             token = make_token(cfg.account, cfg.app, cfg.certificate, int(time.time()) + 86400)
-        last: Exception | None = None
-        for url in cfg.servers:
-            try:
-                session = await Signal(cfg.app, server=url).login(cfg.account, token)
-                log.info("joined app %s as %s on %s", cfg.app, cfg.account, url)
-                return session
-            except (SignalError, OSError) as exc:
-                log.warning("login on %s failed: %s", url, exc)
-                last = exc
-        raise last or RuntimeError("no server configured")
+        # Several servers: the SDK logs in on the first that answers and rotates through
+        # them when it reconnects.
+        session = await Signal(cfg.app, server=cfg.servers).login(cfg.account, token)
+        log.info("joined app %s as %s", cfg.app, cfg.account)
+        return session
 
     async def close(self) -> None:
         for call in list(self.calls):
@@ -194,24 +189,25 @@ def _take_invites(session: Session, handler: Any) -> None:
     """Receive invites without the SDK's automatic confirmation: the gateway confirms (the
     caller's ``on_invite_received_by_peer``) only when the SIP side rings (180/183).
 
-    The SDK looks event handlers up on the session by name, so an instance attribute takes
-    the place of ``CallOps._on_CallIncoming`` for this session only.
+    The session dispatches events through its table ``_handlers`` (event type -> handler);
+    this session's entry for ``CallIncoming`` is replaced by one that files the Call like
+    the SDK does, minus the ``CallAck``.
     """
+    calls = session._calls
 
     async def on_call_incoming(event: c.CallIncoming) -> None:
-        table = session._call_table()
-        if event.call in table:
+        if event.call in calls.table:
             return  # replayed after a reconnect
-        call = Call(session, event.call, event.channel, event.account, event.extra, "in")
+        call = Call(calls, event.call, event.channel, event.account, event.extra, "in")
         call._released.set()
-        table[call.id] = call
+        calls.table[call.id] = call
         handler(call, event.to)
 
-    session._on_CallIncoming = on_call_incoming  # type: ignore[method-assign]
+    session._handlers[c.CallIncoming] = on_call_incoming
 
 
 async def _confirm(call: Call) -> None:
-    await call.session._request(c.CallAck(call=call.id))
+    await call._requests.request(c.CallAck(call=call.id))
 
 
 class _Bridged:
