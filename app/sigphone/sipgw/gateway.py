@@ -178,8 +178,9 @@ class Gateway:
         return f"{scheme}:{number}@{rest}"
 
     def from_uri(self, user: str) -> str:
+        trunk = self.config.trunk
         domain = self.config.from_domain or (
-            uri_host(self.config.trunk) if self.config.credentials else self.config.host
+            uri_host(trunk) if trunk and self.config.credentials else self.config.host
         )
         shown = user.replace("\\", "").replace('"', "")
         return f'"{shown}" <sip:{user}@{domain}>'
