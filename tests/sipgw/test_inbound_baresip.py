@@ -98,3 +98,16 @@ async def test_sigphone_user_refuses_a_sip_call(server, gateway, baresip, login)
     await until(lambda: phone.event("CALL_CLOSED") is not None, 20)
     assert "603" in phone.event("CALL_CLOSED").get("param", "")
     await until(lambda: gw.live == 0 and server.calls.live == 0, 20)
+
+
+async def test_sip_caller_cancels_while_ringing(server, gateway, baresip, login):
+    gw = await gateway()
+    calls, _heard, medias = await _ring_bob(login, accept=False)
+    phone = await baresip(user=CALLER_NUMBER, answer="manual")
+    await phone.command("dial", f"sip:bob@127.0.0.1:{gw.config.port}")
+    await until(lambda: "CALL_RINGING" in phone.types(), 20)
+    await phone.command("hangup")  # CANCEL
+    await until(lambda: bool(calls) and "end_by_peer" in calls[0][1].names(), 20)
+    await until(lambda: gw.live == 0 and server.calls.live == 0, 20)
+    for media in medias:
+        await media.close()

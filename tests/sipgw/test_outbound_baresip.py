@@ -116,3 +116,19 @@ async def test_far_phone_hangs_up(server, gateway, baresip, login):
     assert events.extra("end_by_peer").get("sip") is not None
     await until(lambda: gw.live == 0 and server.calls.live == 0, 20)
     await media.close()
+
+
+async def test_g722_when_the_far_phone_offers_only_that(server, gateway, baresip, login):
+    phone = await baresip(user="+4930123", codecs="G722/16000/1", tone_hz=600)
+    gw = await gateway(trunk=f"sip:127.0.0.1:{phone.sip_port}")
+    alice = await login("alice")
+    heard = Collected()
+    call, media, events = await dial(alice, NUMBER, SRC, heard, 1000.0)
+    await until(lambda: "accepted_by_peer" in events.names(), 20)
+    await until(lambda: any(b.sip is not None and b.sip.codec for b in gw.calls), 20)
+    assert next(iter(gw.calls)).sip.codec == "G722/16000"
+    await until(lambda: heard.has_tone(600.0), 20)
+    await until(lambda: _has(phone.recording(), phone.recording_rate, 1000.0), 20)
+    await call.channel_invite_end()
+    await until(lambda: gw.live == 0 and server.calls.live == 0, 20)
+    await media.close()

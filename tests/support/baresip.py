@@ -62,7 +62,7 @@ class Baresip:
             f"snd_path {self.folder}",
             f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
             "rtp_ports 20000-29999",
-            *(f"module {m}.so" for m in modules[:6]),
+            *(f"module {m}.so" for m in modules[:5]),
             "module_app account.so",
             "module_app menu.so",
             "module_app ctrl_tcp.so",

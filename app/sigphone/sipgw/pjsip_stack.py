@@ -43,15 +43,16 @@ log = logging.getLogger("sigphone.sipgw.sip")
 POLL_SECONDS = 0.005
 #: pjsua's status when the answer has no telephone-event (RECIPES.md).
 _NO_RFC2833 = "PJMEDIA_RTP_EREMNORFC2833"
-_USER = re.compile(r"^(?:sips?|tel):([^@;>]+)")
+_USER = re.compile(r"^(?:sips?:([^@;>]+)@|tel:([^;>]+))")
 _ANGLE = re.compile(r"<([^>]*)>")
 
 
 def uri_user(uri: str) -> str:
-    """The user part of a URI pjsip printed (``"Bob" <sip:+4930@host>`` -> ``+4930``)."""
+    """The user part of a URI pjsip printed (``"Bob" <sip:+4930@host>`` -> ``+4930``); ""
+    when it has none (``sip:host``)."""
     inner = _ANGLE.search(uri)
     m = _USER.match((inner.group(1) if inner else uri).strip())
-    return m.group(1) if m else ""
+    return (m.group(1) or m.group(2)) if m else ""
 
 
 @dataclass(frozen=True)
