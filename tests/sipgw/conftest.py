@@ -12,7 +12,7 @@ import pytest
 from sigphone.server import SignalServer
 
 from ..support.baresip import Baresip
-from ..support.config import APP, fast_config
+from ..support.config import APP, CERT_APP, fast_config
 from ..support.ports import free_port
 from ..support.sipp import Sipp
 
@@ -34,6 +34,7 @@ async def server(tmp_path: Path) -> AsyncIterator[SignalServer]:
     """The test server, with ``sipgw`` as the gateway account of the test app."""
     cfg = fast_config(tmp_path / "data")
     cfg.calls.gateways[APP] = GATEWAY
+    cfg.calls.gateways[CERT_APP] = GATEWAY
     async with SignalServer(cfg) as srv:
         yield srv
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from sigphone.protocol.errors import ErrorCode
+from sigphone.protocol.token import make_token
 from sigphone.server.config import ServerConfig
 from sigphone.server.services.calls import CallConfig
 
+from ..support.config import CERT, CERT_APP, fast_signal
 from ..support.waiting import until
 from .conftest import GATEWAY
 
@@ -63,3 +66,26 @@ async def test_the_gateway_session_gets_the_number(server, login):
     assert any(e["callee"] == "+4930123" and e["event"] == "incoming" for e in seen)
     await got[0].channel_invite_end()
     await until(lambda: server.calls.live == 0, 10)
+
+
+async def test_the_gateway_logs_in_again_when_its_token_expires(server, gateway, login):
+    """A long-running gateway outlives its tokens: the server ends the session (105) and the
+    gateway signs a new token and is back, taking calls to numbers again."""
+    gw = await gateway(app=CERT_APP, certificate=CERT, token_ttl=2.0, trunk=None)
+    first = gw.session
+    await until(lambda: gw.logins >= 2 and gw.session is not first, 30)
+    await until(lambda: (CERT_APP, GATEWAY) in server.hub.sessions, 10)
+    alice = await fast_signal(server.url, CERT_APP).login(
+        "alice", make_token("alice", CERT_APP, CERT, int(time.time()) + 600)
+    )
+    call = await alice.channel_invite_user2("room", "+4930123", "")
+    failed: list[str] = []
+    call.on_invite_failed = failed.append
+    await until(lambda: bool(failed), 10)
+    # It reached the gateway (no trunk configured: 703 with the gateway's SIP reason).
+    assert json.loads(failed[0]) == {
+        "ecode": 703,
+        "sip": 404,
+        "reason": "no SIP trunk for this number",
+    }
+    await alice.logout()

@@ -37,6 +37,9 @@ class GatewayConfig:
     app: str = ""
     #: The app certificate: the gateway signs its own token. None: ``_no_need_token``.
     certificate: str | None = None
+    #: Lifetime of the tokens the gateway signs itself (with ``certificate``); when one
+    #: expires the server ends the session and the gateway logs in again with a new one.
+    token_ttl: float = 86400.0
     #: The gateway's account; the server's ``[[apps]] gateway`` names the same one.
     account: str = "sipgw"
     #: SIP listens here, UDP and TCP.
@@ -101,4 +104,5 @@ _SIMPLE = {
     "inbound_accounts",
     "ice_hosts",
     "sip_log_level",
+    "token_ttl",
 }

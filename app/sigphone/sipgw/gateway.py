@@ -80,6 +80,9 @@ class Gateway:
         #: Calls being bridged (either direction); ``live`` is their number.
         self.calls: set[OutboundCall | InboundCall] = set()
         self.served = 0
+        #: Logins so far (1 after start; more after a session ended for good).
+        self.logins = 0
+        self._closing = False
         self._inbound_pattern = re.compile(config.inbound_accounts)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -97,24 +100,51 @@ class Gateway:
     async def start(self) -> None:
         await self.stack.start()
         try:
-            self.session = await self._login()
+            await self._login()
         except BaseException:
             await self.stack.stop()
             raise
-        _take_invites(self.session, self._on_sigphone_invite)
 
-    async def _login(self) -> Session:
+    async def _login(self) -> None:
         cfg = self.config
         token = NO_TOKEN
         if cfg.certificate:
-            token = make_token(cfg.account, cfg.app, cfg.certificate, int(time.time()) + 86400)
+            expires = int(time.time() + cfg.token_ttl)
+            token = make_token(cfg.account, cfg.app, cfg.certificate, expires)
         # Several servers: the SDK logs in on the first that answers and rotates through
         # them when it reconnects.
         session = await Signal(cfg.app, server=cfg.servers).login(cfg.account, token)
+        _take_invites(session, self._on_sigphone_invite)
+        session.on_logout = self._logged_out
+        self.session = session
+        self.logins += 1
         log.info("joined app %s as %s", cfg.app, cfg.account)
-        return session
+
+    async def _logged_out(self, code: int) -> None:
+        """The session is over for good (token expired, kicked, reconnects used up): the
+        server has ended its calls and the SDK says no more about them, so the SIP legs end
+        here; then the gateway logs in again (a fresh token) until it is back."""
+        log.warning("gateway session ended (%d): SIP calls ended, logging in again", code)
+        for call in list(self.calls):
+            if call.sip is not None:
+                call.sip.hangup(503 if not call.sip.confirmed else 0)
+            await call._release()
+        if not self._closing:
+            self.spawn(self._relogin())
+
+    async def _relogin(self) -> None:
+        delay = 0.5
+        while not self._closing:
+            try:
+                await self._login()
+                return
+            except (SignalError, OSError) as exc:
+                log.warning("login failed (%s); again in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def close(self) -> None:
+        self._closing = True
         for call in list(self.calls):
             await call.shutdown()
         for task in list(self._tasks):
