@@ -256,7 +256,11 @@ class _Bridged:
         if isinstance(msg, DtmfMessage) and self.sip is not None and not self.sip.ended:
             digits = "".join(d for d in msg.digits.upper() if d in _DTMF)
             if digits:
-                method = self.sip.send_digits(digits)
+                try:
+                    method = self.sip.send_digits(digits)
+                except RuntimeError as exc:  # e.g. before the far end answered
+                    log.info("DTMF %r not sent: %s", digits, exc)
+                    return
                 log.info("DTMF %r to SIP as %s", digits, method)
 
     def on_dtmf(self, digit: str) -> None:

@@ -214,7 +214,10 @@ class SipCall:
             if _NO_RFC2833 not in f"{exc.info()} {exc.reason}":
                 raise RuntimeError(f"DTMF failed: {exc.info()}") from None
         prm.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
-        self._pj.sendDtmf(prm)
+        try:
+            self._pj.sendDtmf(prm)
+        except pj.Error as exc:
+            raise RuntimeError(f"DTMF failed: {exc.info()}") from None
         return "info"
 
     def _answer(self, status: int) -> None:
