@@ -100,7 +100,7 @@ async def main() -> None:
     counts = [int(n) for n in args.calls.split(",")]
 
     cfg = ServerConfig(port=0, data=None, apps={APP: None})
-    cfg.calls.gateways[APP] = "sipgw"
+    cfg.calls.gateways[APP] = ["sipgw"]
     folder = Path(tempfile.mkdtemp(prefix="sipgw-bench-"))
     async with SignalServer(cfg) as server:
         echo_port, sip_port = free_port("udp"), free_port("both")

@@ -33,8 +33,8 @@ def _need(binary: str) -> None:
 async def server(tmp_path: Path) -> AsyncIterator[SignalServer]:
     """The test server, with ``sipgw`` as the gateway account of the test app."""
     cfg = fast_config(tmp_path / "data")
-    cfg.calls.gateways[APP] = GATEWAY
-    cfg.calls.gateways[CERT_APP] = GATEWAY
+    cfg.calls.gateways[APP] = [GATEWAY]
+    cfg.calls.gateways[CERT_APP] = [GATEWAY]
     async with SignalServer(cfg) as srv:
         yield srv
 

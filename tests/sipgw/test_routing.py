@@ -11,32 +11,51 @@ from sigphone.protocol.token import make_token
 from sigphone.server.config import ServerConfig
 from sigphone.server.services.calls import CallConfig
 
-from ..support.config import CERT, CERT_APP, fast_signal
+from ..support.config import APP, CERT, CERT_APP, fast_signal
 from ..support.waiting import until
 from .conftest import GATEWAY
 
 
 def test_the_number_pattern_and_the_gateway_account():
-    cfg = CallConfig(gateways={"app": "sipgw"})
-    assert cfg.gateway_for("app", "+4930123456") == "sipgw"
-    assert cfg.gateway_for("app", "004930123") == "sipgw"
-    assert cfg.gateway_for("app", "bob") is None
-    assert cfg.gateway_for("app", "12") is None  # too short to be a number
-    assert cfg.gateway_for("other-app", "+4930123") is None  # no gateway there
-    assert (
-        CallConfig(gateways={"app": "gw"}, number_pattern=r"9\d+").gateway_for("app", "+49") is None
-    )
+    cfg = CallConfig(gateways={"app": ["sipgw"]})
+    assert cfg.gateways_for("app", "+4930123456") == ["sipgw"]
+    assert cfg.gateways_for("app", "004930123") == ["sipgw"]
+    assert cfg.gateways_for("app", "bob") == []
+    assert cfg.gateways_for("app", "12") == []  # too short to be a number
+    assert cfg.gateways_for("other-app", "+4930123") == []  # no gateway there
+    other = CallConfig(gateways={"app": ["gw"]}, number_pattern=r"9\d+")
+    assert other.gateways_for("app", "+49") == []
 
 
 def test_server_config_marks_the_gateway(tmp_path: Path):
     path = tmp_path / "server.toml"
     path.write_text(
-        '[[apps]]\nid = "demo"\ngateway = "sipgw"\n\n[calls]\nnumber_pattern = "0[0-9]+"\n'
+        '[[apps]]\nid = "demo"\ngateway = "sipgw"\n\n'
+        '[[apps]]\nid = "big"\ngateway = ["gw1", "gw2"]\n\n'
+        '[calls]\nnumber_pattern = "0[0-9]+"\n'
     )
     cfg = ServerConfig.from_toml(path)
-    assert cfg.calls.gateways == {"demo": "sipgw"}
-    assert cfg.calls.gateway_for("demo", "0301234") == "sipgw"
-    assert cfg.calls.gateway_for("demo", "+49301234") is None
+    assert cfg.calls.gateways == {"demo": ["sipgw"], "big": ["gw1", "gw2"]}
+    assert cfg.calls.gateways_for("demo", "0301234") == ["sipgw"]
+    assert cfg.calls.gateways_for("demo", "+49301234") == []
+
+
+async def test_calls_spread_over_several_gateways(server, login):
+    """An app may run several gateway processes (each carries a few calls): a call goes to
+    the online one with the fewest calls."""
+    server.calls.config.gateways[APP] = ["gw1", "gw2"]
+    got: dict[str, list] = {"gw1": [], "gw2": []}
+    for name in got:
+        session = await login(name)
+        session.on_invite_received = got[name].append
+    alice, carol = await login("alice"), await login("carol")
+    await alice.channel_invite_user2("room", "+4930123", "")
+    await until(lambda: len(got["gw1"]) + len(got["gw2"]) == 1, 10)
+    await carol.channel_invite_user2("room", "+4930124", "")
+    await until(lambda: len(got["gw1"]) == 1 and len(got["gw2"]) == 1, 10)
+    for calls in got.values():
+        await calls[0].channel_invite_end()
+    await until(lambda: server.calls.live == 0, 10)
 
 
 async def test_a_number_fails_at_once_while_the_gateway_is_away(server, login):

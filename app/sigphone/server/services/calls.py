@@ -60,18 +60,18 @@ class CallConfig:
     #: K1: with ``_require_peer_online`` 0, how long a call waits for an offline callee to
     #: log in before it fails with 703.
     offline_timeout: float = 20.0
-    #: K6: the SIP gateway's account per app (``[[apps]] gateway = "sipgw"``); invites whose
-    #: peer matches ``number_pattern`` go to it (docs/sip-gateway.md).
-    gateways: dict[str, str] = field(default_factory=dict)
+    #: K6: the SIP gateway accounts per app (``[[apps]] gateway = "sipgw"`` or a list);
+    #: invites whose peer matches ``number_pattern`` go to one of them (docs/sip-gateway.md).
+    gateways: dict[str, list[str]] = field(default_factory=dict)
     #: What "looks like a phone number": an optional +, then 3 to 20 digits.
     number_pattern: str = r"\+?[0-9]{3,20}"
 
-    def gateway_for(self, app: str, peer: str) -> str | None:
-        """The gateway account that takes a call to ``peer``, if ``peer`` is a number."""
-        gateway = self.gateways.get(app)
-        if gateway is None or not re.fullmatch(self.number_pattern, peer):
-            return None
-        return gateway
+    def gateways_for(self, app: str, peer: str) -> list[str]:
+        """The gateway accounts that may take a call to ``peer`` ([] unless it is a number)."""
+        gateways = self.gateways.get(app)
+        if not gateways or not re.fullmatch(self.number_pattern, peer):
+            return []
+        return gateways
 
 
 @dataclass(eq=False, slots=True)
@@ -185,9 +185,9 @@ class Calls:
         if call.key in self.in_flight:
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_REINVITE))
             return cid
-        gateway = self.config.gateway_for(app, callee)
-        peer = self.hub.sessions.get((app, gateway or callee))
-        if peer is None and (opts.require_peer_online or gateway is not None):
+        gateways = self.config.gateways_for(app, callee)
+        peer = self._gateway(app, gateways) if gateways else self.hub.sessions.get((app, callee))
+        if peer is None and (opts.require_peer_online or gateways):
             # A number is never "offline": its gateway is (``_require_peer_online`` does
             # not apply to numbers, it fails at once).
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_PEEROFFLINE))
@@ -204,6 +204,11 @@ class Calls:
                 self.config.offline_timeout, lambda: self._offline_expired(call)
             )
         return cid
+
+    def _gateway(self, app: str, accounts: list[str]) -> ServerSession | None:
+        """The online gateway of ``app`` with the fewest calls (a process carries a few)."""
+        online = [s for a in accounts if (s := self.hub.sessions.get((app, a))) is not None]
+        return min(online, key=lambda s: len(self.by_session.get(s, ())), default=None)
 
     def _deliver(self, call: ServerCall, callee: ServerSession) -> None:
         call.callee_session = callee
