@@ -135,7 +135,7 @@ class _BridgePort(pj.AudioMediaPort):
 
     def __init__(self, pipe: AudioPipe, frame_bytes: int) -> None:
         super().__init__()
-        self.pipe = pipe
+        self.pipe: AudioPipe | None = pipe
         self.frame_bytes = frame_bytes
 
     def onFrameRequested(self, frame: Any) -> None:
@@ -311,6 +311,8 @@ class SipStack:
         self._poller: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clock_rate = 8000
+        self._ports: list[_BridgePort] = []
+        self._idle_ports: list[_BridgePort] = []
 
     # --- Life cycle ----------------------------------------------------------------------
 
@@ -370,6 +372,12 @@ class SipStack:
                 await self._poller
         for call in list(self.calls):
             self._forget(call)
+        # Stop the null device's clock thread (no frame callbacks from here on), then the
+        # ports can go, then pjsip.
+        with contextlib.suppress(pj.Error):
+            ep.audDevManager().setNoDev()
+        self._idle_ports.clear()
+        self._ports.clear()
         if self._account is not None:
             with contextlib.suppress(pj.Error):
                 self._account.shutdown()
@@ -448,10 +456,19 @@ class SipStack:
             self._ep.codecSetPriority(cid, ranks.get(base, 0))
 
     def _make_port(self, pipe: AudioPipe) -> _BridgePort:
+        """A port for a call's audio: an idle one again, or a new one. Ports are never
+        destroyed while pjsip's clock thread runs: destroying one (SWIG releases the GIL
+        around the C++ destructor) let the clock thread call into the half-destroyed Python
+        object (seen: AttributeError, then a segfault later in an unrelated place)."""
+        if self._idle_ports:
+            port = self._idle_ports.pop()
+            port.pipe = pipe
+            return port
         fmt = pj.MediaFormatAudio()
         fmt.init(pj.PJMEDIA_FORMAT_PCM, self._clock_rate, 1, 20000, 16)
         port = _BridgePort(pipe, self._clock_rate // 50 * 2)
-        port.createPort("sipgw", fmt)
+        port.createPort(f"sipgw{len(self._ports)}", fmt)
+        self._ports.append(port)
         return port
 
     def _incoming(self, account: pj.Account, call_id: int) -> None:
@@ -472,7 +489,13 @@ class SipStack:
         call.handler = None
         call.pipe = None
         if call._pj is not None:
-            call._pj.port = None  # its destructor takes it out of pjsip's conference bridge
+            port = call._pj.port
+            if port is not None:
+                # pjsip took the call's media out of the conference bridge, and with it our
+                # port's connections: idle until the next call (see _make_port).
+                port.pipe = None
+                self._idle_ports.append(port)
+            call._pj.port = None
             call._pj = None
 
     async def _poll(self) -> None:
