@@ -1,4 +1,9 @@
-"""The tray icon: show the windows, a missed-call badge, notifications, explicit Quit."""
+"""The tray icon: show the windows, a missed-call and unread badge, notifications, Quit.
+
+A notification belongs to what it announces: the incoming-call one is closed when that call
+stops ringing (an empty message removes a Windows balloon and Qt's own), and it is shown for
+as long as the phone rings at most.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +56,10 @@ class Tray(QSystemTrayIcon):
         super().__init__(icon("app"), parent)
         self.setToolTip("Sigphone")
         self.missed = 0
+        self.unread = 0
+        #: What the notification on screen is about: "call", "message" or "".
+        self.showing = ""
+        self.messageClicked.connect(lambda: setattr(self, "showing", ""))
         menu = QMenu(parent)
         self._show = QAction("&Show Sigphone", menu)
         self._show.triggered.connect(self.show_requested.emit)
@@ -68,12 +77,41 @@ class Tray(QSystemTrayIcon):
 
     def set_missed(self, count: int) -> None:
         self.missed = count
-        self.setIcon(badge_icon(count))
-        self.setToolTip(f"Sigphone — {count} missed call(s)" if count else "Sigphone")
+        self._badge()
 
-    def notify_incoming(self, peer: str, number: str) -> None:
+    def set_unread(self, count: int) -> None:
+        self.unread = count
+        self._badge()
+
+    def _badge(self) -> None:
+        count = self.missed + self.unread
+        self.setIcon(badge_icon(count))
+        parts = []
+        if self.missed:
+            parts.append(f"{self.missed} missed call(s)")
+        if self.unread:
+            parts.append(f"{self.unread} unread message(s)")
+        self.setToolTip("Sigphone — " + ", ".join(parts) if parts else "Sigphone")
+
+    def notify_incoming(self, peer: str, number: str, seconds: float = 30.0) -> None:
         detail = f" ({number})" if number and number != peer else ""
-        self.showMessage("Incoming call", f"{peer}{detail} is calling", icon("incoming"), 15000)
+        self.showMessage(
+            "Incoming call", f"{peer}{detail} is calling", icon("incoming"), int(seconds * 1000)
+        )
+        self.showing = "call"
+
+    def notify_message(self, peer: str, text: str) -> None:
+        if self.showing == "call":
+            return  # a ringing call's notification stays until the call stops ringing
+        short = text if len(text) <= 80 else text[:79] + "…"
+        self.showMessage(f"Message from {peer}", short, icon("chat"), 6000)
+        self.showing = "message"
+
+    def close_notification(self, kind: str | None = None) -> None:
+        """Remove the notification on screen (of ``kind``, or any)."""
+        if self.showing and (kind is None or kind == self.showing):
+            self.showMessage("", "", QIcon(), 1)
+            self.showing = ""
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

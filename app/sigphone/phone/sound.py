@@ -18,7 +18,7 @@ from typing import Protocol
 
 __all__ = ["AudioDevices", "SilentTones", "Tones", "list_devices", "make_tones"]
 
-log = logging.getLogger("sigphone.ui")
+log = logging.getLogger("sigphone.phone")
 
 NO_DEVICE = "No audio device: calls, chat and channels work, but without sound."
 NO_ENGINE = (
@@ -28,7 +28,7 @@ NO_ENGINE = (
 
 
 class Tones(Protocol):
-    """What the dialer, the incoming-call popup and the call view ask for."""
+    """What the dialer, the incoming-call popup, the call view and Settings ask for."""
 
     problem: str | None  # None when sound works; else one sentence for the user
 
@@ -36,6 +36,11 @@ class Tones(Protocol):
     def ringtone(self, on: bool) -> None: ...
     def ringback(self, on: bool) -> None: ...
     def stop(self) -> None: ...
+    def preview(self, ringtone: str) -> None: ...
+    def test_sound(self) -> None: ...
+    def meter(self, on: bool) -> None: ...
+    def input_level(self) -> float: ...
+    def message_sound(self) -> None: ...
 
 
 @dataclass
@@ -46,6 +51,7 @@ class SilentTones:
     played: list[str] = field(default_factory=list)
     ringing: bool = False
     ringing_back: bool = False
+    metering: bool = False
 
     def key(self, digit: str) -> None:
         self.played.append(digit)
@@ -58,6 +64,21 @@ class SilentTones:
 
     def stop(self) -> None:
         self.ringing = self.ringing_back = False
+
+    def preview(self, ringtone: str) -> None:
+        self.played.append(f"preview:{ringtone}")
+
+    def test_sound(self) -> None:
+        self.played.append("test")
+
+    def meter(self, on: bool) -> None:
+        self.metering = on
+
+    def input_level(self) -> float:
+        return 0.0
+
+    def message_sound(self) -> None:
+        self.played.append("message")
 
 
 @dataclass(frozen=True)
