@@ -166,8 +166,8 @@ class ChatView(QWidget):
 
     def _on_changed(self, peer: str) -> None:
         item = self._ensure_peer(peer)
-        if not self.peer and self.isVisible():
-            self.peers.setCurrentItem(item)
+        if not self.peer:
+            self.peers.setCurrentItem(item)  # read only once the page is on screen
         elif peer == self.peer:
             self._render()
         self._label(item, peer)

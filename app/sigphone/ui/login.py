@@ -9,7 +9,6 @@ kept; the token goes to the system keyring, never to the settings file.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -70,10 +69,15 @@ class LoginWindow(QWidget):
             "Paste a login token, or give the server's token endpoint URL: the token is "
             "fetched for the account above. A certificate is never needed here."
         )
-        self.show_token = QAction(icon("eye"), "Show token", self.token)
+        self.show_token = QPushButton(icon("eye"), "")
         self.show_token.setCheckable(True)
+        self.show_token.setAccessibleName("Show token")
+        self.show_token.setToolTip("Show the token while you check it")
         self.show_token.toggled.connect(self._on_show_token)
-        self.token.addAction(self.show_token, QLineEdit.ActionPosition.TrailingPosition)
+        token_row = QHBoxLayout()
+        token_row.setContentsMargins(0, 0, 0, 0)
+        token_row.addWidget(self.token, 1)
+        token_row.addWidget(self.show_token)
         self.remember = QCheckBox("&Remember these details")
         self.remember.setChecked(settings.flag("login/remember"))
         self.keyring_note = QLabel(self.vault.problem or "")
@@ -93,7 +97,7 @@ class LoginWindow(QWidget):
         form.addRow("&Server:", self.server)
         form.addRow("App &ID:", self.app_id)
         form.addRow("&Account:", self.account)
-        form.addRow("&Token:", self.token)
+        form.addRow("&Token:", token_row)
         form.addRow("", self.remember)
         form.addRow("", self.keyring_note)
         for row, field in enumerate((self.server, self.app_id, self.account, self.token)):
@@ -178,7 +182,7 @@ class LoginWindow(QWidget):
 
     def _on_show_token(self, shown: bool) -> None:
         self.token.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)
-        self.show_token.setText("Hide token" if shown else "Show token")
+        self.show_token.setAccessibleName("Hide token" if shown else "Show token")
         self.show_token.setIcon(icon("eye-off" if shown else "eye"))
 
     def _on_status(self, status: str) -> None:

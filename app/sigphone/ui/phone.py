@@ -9,7 +9,7 @@ forward on an incoming call and on answering, the login window after a logout).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 
@@ -28,9 +28,6 @@ from .main_window import MainWindow
 from .settings import AppSettings
 from .settings_view import SettingsView
 
-if TYPE_CHECKING:
-    from ..media import MediaConfig
-
 __all__ = ["Phone"]
 
 
@@ -42,7 +39,7 @@ class Phone(QObject):
         signal_factory: SignalFactory = default_signal,
         has_tray: bool = True,
         presence_interval: float = 15.0,
-        config: MediaConfig | None = None,
+        config: Any = None,  # a sigphone.media.MediaConfig for each call's media
         log_file: Path | None = None,
         vault: TokenVault | None = None,
         parent: QObject | None = None,
