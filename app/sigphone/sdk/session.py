@@ -164,12 +164,15 @@ class Session(ChannelOps, CallOps):
 
     # --- Connecting --------------------------------------------------------------------
 
-    async def _connect(self, *, resume: bool) -> None:
-        """Open a connection and log in on it (resuming the server session if asked)."""
+    async def _connect(self, index: int, *, resume: bool) -> None:
+        """Open a connection to server ``index`` of the list and log in on it (resuming the
+        server session if asked)."""
         sig = self.signal
-        tls = {"ssl": sig.ssl} if sig.ssl is not None and sig.server.startswith("wss:") else {}
+        sig.server_index = index % len(sig.servers)
+        url = sig.server
+        tls = {"ssl": sig.ssl} if sig.ssl is not None and url.startswith("wss:") else {}
         ws = await connect(
-            sig.server,
+            url,
             **tls,
             compression=None,
             max_size=MAX_WIRE_BYTES,
@@ -216,17 +219,24 @@ class Session(ChannelOps, CallOps):
         self._status = Status.LOGGED_IN
 
     async def _first_login(self) -> None:
-        try:
-            await self._connect(resume=False)
-        except SignalError:
-            self._status = Status.LOGGED_OUT
-            raise
-        except (*NETWORK_ERRORS, InvalidURI, msgspec.DecodeError) as exc:
-            self._status = Status.LOGGED_OUT
-            raise SignalError(ErrorCode.LOGIN_E_NET, f"cannot reach the server: {exc}") from exc
-        except BaseException:
-            self._status = Status.LOGGED_OUT
-            raise
+        """Log in on the first server of the list that answers (a verdict ends the search)."""
+        servers = self.signal.servers
+        for index in range(len(servers)):
+            try:
+                await self._connect(index, resume=False)
+                return
+            except SignalError:
+                self._status = Status.LOGGED_OUT
+                raise
+            except (*NETWORK_ERRORS, InvalidURI, msgspec.DecodeError) as exc:
+                log.info("cannot reach %s: %r", servers[index], exc)
+                if index + 1 < len(servers):
+                    continue
+                self._status = Status.LOGGED_OUT
+                raise SignalError(ErrorCode.LOGIN_E_NET, f"cannot reach the server: {exc}") from exc
+            except BaseException:
+                self._status = Status.LOGGED_OUT
+                raise
 
     def _start(self) -> None:
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="sigphone-dispatch")
@@ -302,7 +312,8 @@ class Session(ChannelOps, CallOps):
         """Try to get back in within reconnect_count attempts and reconnect_time seconds."""
         self._status = Status.CONNECTING
         started = time.monotonic()
-        for attempt in itertools.count(1):
+        lost = self.signal.server_index  # attempt 1 goes back there (a blip keeps the resume),
+        for attempt in itertools.count(1):  # then each attempt tries the next address
             remaining = self.reconnect_time - (time.monotonic() - started)
             if attempt > self.reconnect_count or remaining <= 0:
                 break
@@ -313,7 +324,7 @@ class Session(ChannelOps, CallOps):
                 break
             await asyncio.sleep(delay)
             try:
-                await self._connect(resume=True)
+                await self._connect(lost + attempt - 1, resume=True)
             except SignalError as exc:
                 if exc.code == ErrorCode.GENERAL_E_FAILED:  # rate limited: try again
                     continue

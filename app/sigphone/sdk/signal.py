@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import __version__
@@ -34,8 +34,20 @@ class _OnLogHandler(logging.Handler):
                 callback(self.format(record))
 
 
+def _server_list(server: str | Sequence[str]) -> list[str]:
+    """One address or several (nodes of one system); at least one, each a ws:// or wss:// URL."""
+    servers = [server] if isinstance(server, str) else list(server)
+    if not servers or not all(isinstance(s, str) and s for s in servers):
+        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "server: a URL or a list of URLs")
+    return servers
+
+
 class Signal:
     """One app on one server: ``session = await Signal(app_id, server=url).login(...)``.
+
+    ``server`` may also be a list of addresses of one system (the nodes of a cluster): login
+    takes the first that answers, and after a connection loss the reconnect attempts rotate
+    through the list (docs/sdk.md, "Several servers").
 
     Login callbacks live here because a session object exists only once login succeeded:
     ``on_login_success(uid)`` and ``on_login_failed(ecode)`` fire as well as ``login``
@@ -46,9 +58,11 @@ class Signal:
     on_login_failed: Callable[[int], Any] | None = None
     on_log: Callable[[str], Any] | None = None
 
-    def __init__(self, app_id: str, server: str = "ws://127.0.0.1:9000") -> None:
+    def __init__(self, app_id: str, server: str | Sequence[str] = "ws://127.0.0.1:9000") -> None:
         self.app_id = app_id
-        self.server = server
+        #: Every address given, and the index of the one in use (or tried last).
+        self.servers = _server_list(server)
+        self.server_index = 0
         #: Tunables (seconds); the defaults suit real networks, tests shorten them.
         self.connect_timeout = 10.0
         self.request_timeout = 30.0
@@ -61,6 +75,16 @@ class Signal:
         self.ssl: ssl.SSLContext | None = None
         self.session: Session | None = None
         self._log_handler: _OnLogHandler | None = None
+
+    @property
+    def server(self) -> str:
+        """The address in use (or tried last)."""
+        return self.servers[self.server_index]
+
+    @server.setter
+    def server(self, server: str | Sequence[str]) -> None:
+        self.servers = _server_list(server)
+        self.server_index = 0
 
     # --- Methods of the seeds -----------------------------------------------------------
 
