@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 
-import pytest
-
 from sigphone.phone.credentials import NO_KEYRING, TokenVault
 from sigphone.phone.events import LoggedIn, LoginFailed, StatusChanged
 from sigphone.phone.texts import _CALL, _GENERAL, _LOGIN, _LOGOUT, _MESSAGE
@@ -60,13 +58,7 @@ async def test_cancel_while_connecting(make_core) -> None:
 
 async def test_several_servers_fall_back_to_the_next(make_core, server) -> None:
     """Several addresses, comma-separated: a list goes to the SDK, which logs in on the
-    first that answers (needs the SDK's server list)."""
-    import inspect
-
-    from sigphone.sdk import Signal
-
-    if "list" not in str(inspect.signature(Signal.__init__).parameters["server"].annotation):
-        pytest.skip("this SDK takes one server address (the server list is not merged yet)")
+    first that answers."""
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         dead = closed.getsockname()[1]

@@ -103,6 +103,18 @@ async def test_unread_badge_and_history_says_offline(make_phone) -> None:
     chats_row = bob.main_window._page_names.index("Chats")
     await until(lambda: sidebar.item(chats_row).text() == "Chats (1)")
     assert bob.bridge.tones.played == ["message"]
+    # The count is drawn on the icon too (the compact sidebar has no text), and a view that
+    # drew "1" shows "2" next (a shared pixmap kept the first count on screen before).
+    rect = sidebar.visualItemRect(sidebar.item(chats_row))
+    rect.setWidth(rect.height())  # the icon end of the row
+
+    def icon_shot():  # type: ignore[no-untyped-def]
+        return bob.main_window.grab().toImage().copy(rect.translated(sidebar.pos()))
+
+    first = icon_shot()
+    alice.bridge.send_message("bob", "pong")
+    await until(lambda: sidebar.item(chats_row).text() == "Chats (2)")
+    assert icon_shot() != first
     bob.main_window.open_chat("alice")
     assert sidebar.item(chats_row).text() == "Chats"
     assert bob.bridge.unread_total() == 0

@@ -140,6 +140,7 @@ class CallView(QWidget):
         layout.addStretch(1)
 
         self._talked = False
+        self._compact = False
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_timer)
@@ -193,6 +194,16 @@ class CallView(QWidget):
             self._tick.stop()
             self._back.start()
 
+    def set_compact(self, compact: bool) -> None:
+        """A narrow window: Mute, Hold and Swap as icons (their names stay for readers and
+        tooltips), so Hang up keeps its full label."""
+        self._compact = compact
+        self._on_mute(self.mute.isChecked())
+        self._on_hold(self.hold.isChecked())
+        self.swap.setText("" if compact else "S&wap")
+        for button in (self.mute, self.hold, self.swap):
+            button.setToolTip(button.accessibleName())
+
     def send_digit(self, digit: str) -> None:
         self.bridge.send_dtmf(digit)
         sent = (str(self.dtmf_label.property("digits") or "") + digit)[-24:]
@@ -220,13 +231,14 @@ class CallView(QWidget):
     def _on_mute(self, muted: bool) -> None:
         self.mute.setChecked(muted)
         self.mute.setIcon(icon("mic-off" if muted else "mic"))
-        self.mute.setText("Un&mute" if muted else "&Mute")
+        self.mute.setText("" if self._compact else "Un&mute" if muted else "&Mute")
+        self.mute.setAccessibleName("Unmute microphone" if muted else "Mute microphone")
 
     def _on_hold(self, held: bool) -> None:
         self.hold.blockSignals(True)
         self.hold.setChecked(held)
         self.hold.blockSignals(False)
-        self.hold.setText("Res&ume" if held else "Ho&ld")
+        self.hold.setText("" if self._compact else "Res&ume" if held else "Ho&ld")
         self.hold.setAccessibleName("Resume call" if held else "Hold call")
         self.keypad.setEnabled(self.bridge.call_status == "connected" and not held)
         self._show_hold()

@@ -35,6 +35,7 @@ from .dialer import DialerView
 from .history_view import HistoryView
 from .icons import icon
 from .settings_view import SettingsView
+from .tray import badge_icon
 
 __all__ = ["MainWindow"]
 
@@ -44,6 +45,8 @@ _STATUS = {
     "reconnecting": ("#e0a800", "Reconnecting…"),
     "offline": ("#9e9e9e", "Offline"),
 }
+
+_ICONS = {"Chats": "chat", "History": "history"}
 
 #: Narrower than this, the sidebar shows icons only and the keypad shrinks.
 COMPACT_WIDTH = 560
@@ -257,21 +260,25 @@ class MainWindow(QMainWindow):
                 text = f"{peer} is calling"
             else:
                 text = f"Calling {peer}…"
-            self.call_bar.setText(f"{text}  —  return to the call")
+            self.call_bar.setText(
+                f"{text}  ›" if self.compact else f"{text}  —  return to the call"
+            )
             self._bar_timer.start()
         else:
             self._bar_timer.stop()
         self.call_bar.setVisible(on_call)
 
-    def _set_item_text(self, name: str, text: str) -> None:
+    def _set_item_text(self, name: str, text: str, count: int = 0) -> None:
         item = self.sidebar.item(self._page_names.index(name))
+        # The count also sits on the icon: visible in the compact, icons-only sidebar.
+        item.setIcon(badge_icon(count, icon(_ICONS[name])))
         item.setData(Qt.ItemDataRole.UserRole + 1, text)
         item.setText("" if self.compact else text)
         item.setToolTip(f"{text} (Ctrl+{self._page_names.index(name) + 1})")
         item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
 
     def _on_unread(self, count: int) -> None:
-        self._set_item_text("Chats", f"Chats ({count})" if count else "Chats")
+        self._set_item_text("Chats", f"Chats ({count})" if count else "Chats", count)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -293,6 +300,7 @@ class MainWindow(QMainWindow):
         self.logout_button.setToolTip("Log out")
         for pad in (self.dialer.keypad, self.call_view.keypad):
             pad.set_compact(compact)
+        self.call_view.set_compact(compact)
         self.setProperty("compact", compact)
 
     def _on_status(self, status: str) -> None:
@@ -330,7 +338,7 @@ class MainWindow(QMainWindow):
         self._update_call_bar()
 
     def _on_missed(self, count: int) -> None:
-        self._set_item_text("History", f"History ({count})" if count else "History")
+        self._set_item_text("History", f"History ({count})" if count else "History", count)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Keep running in the tray (a softphone must keep ringing); quit is explicit."""

@@ -118,13 +118,18 @@ class SettingsView(QWidget):
         speaker_row.addWidget(self.speaker_volume, 1)
         speaker_row.addWidget(self.test_button)
         audio = QFormLayout()
-        audio.addRow("&Microphone:", self.input)
-        audio.addRow("Mic level:", self.meter)
-        audio.addRow("S&peaker:", self.output)
-        audio.addRow("Speaker vol&ume:", speaker_row)
-        audio.addRow("Ri&nger:", self.ringer)
-        audio.addRow("Ringt&one:", ring_row)
-        audio.addRow("Ring volum&e:", self.ring_volume)
+        for text, field, row in (
+            ("&Microphone:", self.input, None),
+            ("Mic level:", self.meter, None),
+            ("S&peaker:", self.output, None),
+            ("Speaker vol&ume:", self.speaker_volume, speaker_row),
+            ("Ri&nger:", self.ringer, None),
+            ("Ringt&one:", self.ringtone, ring_row),
+            ("Ring volum&e:", self.ring_volume, None),
+        ):
+            label = QLabel(text)
+            label.setBuddy(field)  # the mnemonic reaches the control, not a layout
+            audio.addRow(label, row if row is not None else field)
         audio.addRow(self.audio_problem)
         rescan_row = QHBoxLayout()
         rescan_row.addWidget(rescan)

@@ -15,6 +15,9 @@ __all__ = ["ACCENT", "DANGER", "apply_theme", "is_dark"]
 ACCENT = "#1f7a5a"
 DANGER = "#c62828"
 
+# Qt's own tray balloon (used where no notification service runs) paints a fixed pale yellow
+# background; the app style sheet would give its labels the dark theme's light text, so they
+# are pinned dark (unreadable light-on-yellow before).
 STYLE = f"""
 QPushButton#callButton {{ background: {ACCENT}; color: white; border-radius: 6px;
     padding: 8px 18px; font-weight: 600; border: 1px solid {ACCENT}; }}
@@ -32,6 +35,7 @@ QLabel#holdBadge {{ background: #e0a800; color: #222; border-radius: 4px; paddin
     font-weight: 600; }}
 QLabel#receivedDigits {{ font-size: 16px; font-family: monospace; color: palette(link); }}
 QLabel#noteText {{ color: palette(placeholder-text); }}
+QBalloonTip QLabel, QWidget#qtsystray_balloontip QLabel {{ color: #1d1f23; }}
 QLabel#keyDigit {{ font-size: 20px; }}
 QLabel#keyLetters {{ font-size: 9px; color: #7a7f87; letter-spacing: 1px; }}
 QLabel#callSubtitle {{ color: #7a7f87; }}

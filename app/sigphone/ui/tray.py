@@ -8,26 +8,34 @@ as long as the phone rings at most.
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
 from .icons import icon
-from .theme import DANGER
+from .theme import ACCENT, DANGER
 
 __all__ = ["Tray", "badge_icon"]
 
 
-def badge_icon(count: int) -> QIcon:
-    """The app icon with a red count in the corner (nothing when ``count`` is 0)."""
-    base = icon("app")
+def badge_icon(count: int, base: QIcon | None = None) -> QIcon:
+    """``base`` (the app icon) with a red count in the corner (nothing when ``count`` is 0):
+    the tray's missed calls and unread messages, and the sidebar's Chats and History."""
+    base = base if base is not None else icon("app")
     if not count:
         return base
     result = QIcon()
     for side in (16, 24, 32, 48, 64):
-        pixmap = base.pixmap(side, side)
-        pixmap.setDevicePixelRatio(1.0)
-        pixmap = pixmap.scaled(side, side)
-        painter = QPainter(pixmap)
+        # A fresh image each time: a pixmap shared with the base icon would keep its cache
+        # key, and views would go on showing the first count drawn.
+        image = (
+            base.pixmap(side, side)
+            .toImage()
+            .convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        )
+        image.setDevicePixelRatio(1.0)
+        if image.width() != side:
+            image = image.scaled(side, side)
+        painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         radius = max(5, side * 0.28)
         rect = QRect(int(side - 2 * radius), 0, int(2 * radius), int(2 * radius))
@@ -43,7 +51,7 @@ def badge_icon(count: int) -> QIcon:
             rect, Qt.AlignmentFlag.AlignCenter, str(min(count, 9)) if count < 10 else "9+"
         )
         painter.end()
-        result.addPixmap(pixmap)
+        result.addPixmap(QPixmap.fromImage(image))
     return result
 
 
@@ -96,7 +104,10 @@ class Tray(QSystemTrayIcon):
     def notify_incoming(self, peer: str, number: str, seconds: float = 30.0) -> None:
         detail = f" ({number})" if number and number != peer else ""
         self.showMessage(
-            "Incoming call", f"{peer}{detail} is calling", icon("incoming"), int(seconds * 1000)
+            "Incoming call",
+            f"{peer}{detail} is calling",
+            icon("incoming", ACCENT),  # a fixed colour: notification backgrounds are not ours
+            int(seconds * 1000),
         )
         self.showing = "call"
 
@@ -104,7 +115,7 @@ class Tray(QSystemTrayIcon):
         if self.showing == "call":
             return  # a ringing call's notification stays until the call stops ringing
         short = text if len(text) <= 80 else text[:79] + "…"
-        self.showMessage(f"Message from {peer}", short, icon("chat"), 6000)
+        self.showMessage(f"Message from {peer}", short, icon("chat", ACCENT), 6000)
         self.showing = "message"
 
     def close_notification(self, kind: str | None = None) -> None:
