@@ -235,7 +235,7 @@ async def render_desktop(out: Path, suffix: str = "") -> list[Path]:
         if QSystemTrayIcon.isSystemTrayAvailable():
             shell.tray = Tray()
             shell.tray.show()
-        demo = Demo(SilentTones(), Path(tmp))
+        demo = Demo(SilentTones(problem=None), Path(tmp))  # silent, and not saying so
         alice, bob = await demo.start()
         shell.phones = [alice, bob]
         for phone in (alice, bob):
