@@ -48,7 +48,7 @@ class Demo:
         self.tones = tones
         self.log_file = log_file
         self._tmp = tempfile.TemporaryDirectory(prefix="sigphone-demo-") if root is None else None
-        self.root = Path(self._tmp.name) if self._tmp else root  # type: ignore[assignment]
+        self.root: Path = Path(self._tmp.name) if self._tmp is not None else Path(root or ".")
         self.server = SignalServer(
             ServerConfig(
                 port=0, data=None, apps={"demo": None}, api_port=0, api=ApiConfig(dev_tokens=True)

@@ -40,7 +40,7 @@ CANCELLED = 203
 
 
 def default_signal(app_id: str, server: str | list[str]) -> SdkSignal:
-    return SdkSignal(app_id, server=server)  # type: ignore[arg-type]
+    return SdkSignal(app_id, server=server)
 
 
 class TokenError(Exception):

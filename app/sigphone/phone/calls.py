@@ -143,9 +143,10 @@ class CallController:
         self.audio_text = ""
         self.stats_text = ""
         #: With voice (``phone.voice.Voice``): each call gets a CallAudio from it.
-        self.voice: Any = tones if hasattr(tones, "new_call") else None
-        if self.voice is not None:
-            self.voice.on_audio_event = _weak(self._on_audio_event)
+        voice: Any = tones if hasattr(tones, "new_call") else None
+        self.voice = voice
+        if voice is not None:
+            voice.on_audio_event = _weak(self._on_audio_event)
 
     # --- Read by views (through the adapter) ----------------------------------------------
 

@@ -56,7 +56,7 @@ class ContactsController:
         self.presence.clear()
         self.live = callable(getattr(session, "user_status_subscribe", None))
         if self.live:
-            session.on_user_status_changed = self._on_status  # type: ignore[attr-defined]
+            session.on_user_status_changed = self._on_status
             contacts = self.contacts()
             if contacts:
                 self.tasks.spawn(self._subscribe(contacts), "Presence")
@@ -126,7 +126,7 @@ class ContactsController:
         if session is None:
             return
         try:
-            result: Any = await session.user_status_subscribe(accounts)  # type: ignore[attr-defined]
+            result: Any = await session.user_status_subscribe(accounts)
         except SignalError as exc:
             log.info("presence subscription: %s", exc)
             await self._query(accounts)

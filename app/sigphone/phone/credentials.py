@@ -13,6 +13,7 @@ desktop's.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 __all__ = ["NO_KEYRING", "TokenVault"]
 
@@ -27,7 +28,7 @@ NO_KEYRING = (
 )
 
 
-def _backend():  # type: ignore[no-untyped-def]
+def _backend() -> Any:
     try:
         import keyring
     except ImportError:

@@ -62,11 +62,13 @@ class RoomController:
 
     @property
     def members(self) -> list[str]:
-        return list(self.channel.members) if self.name else []
+        channel = self.channel
+        return list(channel.members) if channel is not None and channel.joined else []
 
     @property
     def attrs(self) -> dict[str, str]:
-        return dict(self.channel.attrs) if self.name else {}
+        channel = self.channel
+        return dict(channel.attrs) if channel is not None and channel.joined else {}
 
     @property
     def large(self) -> bool:

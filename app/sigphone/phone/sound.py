@@ -14,7 +14,7 @@ import importlib
 import importlib.util
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["AudioDevices", "SilentTones", "Tones", "list_devices", "make_tones"]
 
@@ -88,7 +88,7 @@ class AudioDevices:
     problem: str | None
 
 
-def _sounddevice():  # type: ignore[no-untyped-def]
+def _sounddevice() -> Any:
     try:
         return importlib.import_module("sounddevice")
     except (ImportError, OSError) as exc:  # OSError: PortAudio library missing
@@ -102,11 +102,11 @@ def list_devices(rescan: bool = False) -> AudioDevices:
     re-initialises it; media refuses that while a stream is open (during a call)."""
     if importlib.util.find_spec("numpy") is not None:
         try:
-            from ..media.devices import list_devices as media_list
+            from ..media import devices as media_devices
         except ImportError:
-            media_list = None
-        if media_list is not None:
-            found = media_list(rescan=rescan)
+            media_devices = None  # type: ignore[assignment]
+        if media_devices is not None:
+            found = media_devices.list_devices(rescan=rescan)
             if not found.available:
                 return AudioDevices([], [], NO_DEVICE)
             inputs = [d.label for d in found.inputs]

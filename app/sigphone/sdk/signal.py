@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl
@@ -71,6 +72,9 @@ class Signal:
         self.reconnect_delay_max = 2.0
         self.ack_delay = 0.02
         self.ack_batch = 64
+        #: How long (seconds), and how many, events wait for a callback not assigned yet.
+        self.callback_wait = 10.0
+        self.callback_backlog = 1000
         #: TLS settings for a wss:// server (None: the system's default trust store).
         self.ssl: ssl.SSLContext | None = None
         self.session: Session | None = None
@@ -100,7 +104,15 @@ class Signal:
         ``token`` is a v1 Signaling Key, or ``_no_need_token`` for an app without a
         certificate. A second login while one is active raises 208 (already logged in).
         """
-        if self.session is not None and self.session.get_status() != Status.LOGGED_OUT:
+        previous = self.session
+        if previous is not None and previous.get_status() != Status.LOGGED_OUT:
+            # A logout started just before (not awaited) may not have run yet: let it start,
+            # then wait for it, as the seed allows a login "without having to wait".
+            await asyncio.sleep(0)
+            if previous.logging_out:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(previous._closed.wait(), self.connect_timeout)
+        if previous is not None and previous.get_status() != Status.LOGGED_OUT:
             error = SignalError(ErrorCode.LOGIN_E_ALREADY_LOGIN, "already logged in")
             await invoke(self.on_login_failed, int(error.code))
             raise error
@@ -115,12 +127,16 @@ class Signal:
             log.info("login failed: %s", exc)
             await invoke(self.on_login_failed, int(exc.code))
             raise
+        except asyncio.CancelledError:
+            log.info("login cancelled")
+            await invoke(self.on_login_failed, int(ErrorCode.LOGIN_E_CANCEL))
+            raise
         log.info("logged in as %s", account)
         session._start()
         await invoke(self.on_login_success, 0)
         return session
 
-    def get_status(self) -> int:
+    def get_status(self) -> Status:
         """0 logged out, 1 connecting, 2 logged in."""
         return Status.LOGGED_OUT if self.session is None else self.session.get_status()
 

@@ -182,11 +182,15 @@ class SoftphoneApp:
         bridge.call_waiting.connect(
             lambda peer, number: self._notify_incoming(peer, number) if peer else self._close_call()
         )
-        bridge.call_state.connect(lambda _p, state, _t: state == "incoming" or self._close_call())
+        bridge.call_state.connect(self._on_call_state)
         bridge.missed_changed.connect(self._update_badge)
         bridge.unread_changed.connect(self._update_badge)
         bridge.message_received.connect(self._notify_message)
         bridge.logged_in.connect(lambda _a, p=phone: self._tell_audio(p))
+
+    def _on_call_state(self, _peer: str, state: str, _text: str) -> None:
+        if state != "incoming":
+            self._close_call()
 
     def _tray_geometry(self) -> QRect:
         return self.tray.geometry() if self.tray is not None else QRect()

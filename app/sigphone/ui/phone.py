@@ -59,7 +59,7 @@ class Phone(QObject):
                 self._volumes,
             )
         options = PhoneOptions(
-            no_answer_timeout=float(self.settings.get("calls/no_answer_timeout") or 60),
+            no_answer_timeout=float(self.settings.number("calls/no_answer_timeout")),
             presence_interval=presence_interval,
         )
         self.core = PhoneCore(self.store, tones, signal_factory, options)
@@ -98,8 +98,8 @@ class Phone(QObject):
     def _volumes(self) -> tuple[float, float]:
         """Ring and speaker volume (0..1) from Settings."""
         return (
-            int(self.settings.get("audio/ring_volume") or 0) / 100.0,
-            int(self.settings.get("audio/speaker_volume") or 0) / 100.0,
+            self.settings.number("audio/ring_volume") / 100.0,
+            self.settings.number("audio/speaker_volume") / 100.0,
         )
 
     def _on_timeout(self, seconds: int) -> None:

@@ -53,6 +53,14 @@ class AppSettings:
     def text(self, key: str) -> str:
         return str(self.get(key) or "")
 
+    def number(self, key: str) -> int:
+        value = self.get(key)
+        try:
+            return int(str(value))
+        except ValueError:
+            default = _DEFAULTS.get(key)
+            return default if isinstance(default, int) else 0
+
     def flag(self, key: str) -> bool:
         return bool(self.get(key))
 

@@ -143,7 +143,7 @@ class SettingsView(QWidget):
         self.no_answer.setSuffix(" s")
         self.no_answer.setAccessibleName("Ring for at most")
         self.no_answer.setToolTip("An unanswered call ends with “No answer” after this long")
-        self.no_answer.setValue(int(settings.get("calls/no_answer_timeout") or 60))
+        self.no_answer.setValue(settings.number("calls/no_answer_timeout"))
         self.no_answer.valueChanged.connect(self._on_timeout)
         calls = QFormLayout()
         calls.addRow("&Ring for at most:", self.no_answer)
@@ -214,7 +214,7 @@ class SettingsView(QWidget):
         slider.setRange(0, 100)
         slider.setSingleStep(5)
         slider.setPageStep(10)
-        slider.setValue(int(self.settings.get(key) or 0))
+        slider.setValue(self.settings.number(key))
         slider.setAccessibleName(name)
         slider.setToolTip(f"{name}: {slider.value()} %")
 
