@@ -52,6 +52,8 @@ async def test_contacts_are_checked_when_added(make_core) -> None:
     """Item 9: an invalid name, yourself and a case-variant duplicate are refused with a
     sentence; a valid contact never stays "checking…" (its presence arrives)."""
     alice = await make_core("alice")
+    assert alice.contacts.live  # the SDK pushes presence: no polling
+    assert alice.contacts._poll is None
     assert alice.contacts.add("bad name") == (
         "“bad name” is not an account name: names have no spaces (1-128 characters)."
     )
