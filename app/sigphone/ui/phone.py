@@ -67,9 +67,7 @@ class Phone(QObject):
         self.bridge = Bridge(self.core, self)
         self.vault = vault if vault is not None else TokenVault()
         self.login_window = LoginWindow(self.bridge, self.settings, self.vault)
-        self.settings_view = SettingsView(
-            self.settings, log_file or paths.log_file(), tones=tones, bridge=self.bridge
-        )
+        self.settings_view = SettingsView(self.settings, log_file or paths.log_file(), tones=tones)
         self.main_window = MainWindow(self.bridge, self.settings_view, has_tray)
         self.popup = IncomingCallPopup(self.bridge)
         self._pending_dial: str | None = None

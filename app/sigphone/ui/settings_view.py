@@ -68,7 +68,6 @@ class SettingsView(QWidget):
         log_file: Path,
         devices: AudioDevices | None = None,
         tones: Any = None,
-        bridge: Any = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
