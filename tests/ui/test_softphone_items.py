@@ -145,9 +145,13 @@ async def test_compact_layout_at_320_by_480(make_phone) -> None:
     for key in keypad.buttons.values():
         right = key.mapTo(window, QPoint(key.width(), key.height()))
         assert right.x() <= window.width() and right.y() <= window.height(), key.digit
-    window.resize(900, 700)
+    window.resize(1280, 900)  # large: the dialer stays a phone-sized column in the middle
     await until(lambda: not window.compact)
+    await asyncio.sleep(0.05)
     assert window.sidebar.item(0).text() == "Phone"
+    field = window.dialer.field
+    left = field.mapTo(window, QPoint(0, 0)).x()
+    assert field.width() < 600 and left > window.sidebar.width() + 150
 
 
 async def test_login_window_cancel_hidden_token_and_remember_only_success(

@@ -126,6 +126,7 @@ class CallView(QWidget):
         buttons.addWidget(self.answer)
 
         layout = QVBoxLayout(self)
+        layout.addStretch(1)  # with the one below: vertically centred in a tall window
         layout.addWidget(self.peer)
         layout.addWidget(self.state)
         layout.addWidget(self.hold_badge)

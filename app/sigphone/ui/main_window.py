@@ -51,6 +51,8 @@ _ICONS = {"Chats": "chat", "History": "history"}
 #: Narrower than this, the sidebar shows icons only and the keypad shrinks.
 COMPACT_WIDTH = 560
 MIN_SIZE = QSize(320, 480)
+#: The widest the dialer and the call view grow.
+PHONE_COLUMN = 560
 
 
 class MainWindow(QMainWindow):
@@ -120,6 +122,19 @@ class MainWindow(QMainWindow):
         self.phone = QStackedWidget()
         self.phone.addWidget(self.dialer)
         self.phone.addWidget(self.call_view)
+        # A large window: the dialer and the call view stay a phone-sized column in the
+        # middle (a 1200 px wide number field and a Call button at the far edge help nobody).
+        column = QWidget()
+        column.setMaximumWidth(PHONE_COLUMN)
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.addWidget(self.phone)
+        phone_page = QWidget()
+        phone_layout = QHBoxLayout(phone_page)
+        phone_layout.setContentsMargins(0, 0, 0, 0)
+        phone_layout.addStretch(1)
+        phone_layout.addWidget(column, 100)
+        phone_layout.addStretch(1)
         self.channel = ChannelView(bridge)
         self.contacts = ContactsView(bridge)
         self.chats = ChatView(bridge)
@@ -134,7 +149,7 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self._page_names: list[str] = []
         for name, icon_name, widget in (
-            ("Phone", "dialpad", self.phone),
+            ("Phone", "dialpad", phone_page),
             ("Channel", "channel", self.channel),
             ("Contacts", "contacts", self.contacts),
             ("Chats", "chat", self.chats),
