@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,7 @@ from sigphone.media.call_audio import CallAudio
 from sigphone.media.engine import MediaConfig
 from sigphone.media.tones import tone
 from sigphone.media.tracks import FRAME_SAMPLES, ToneTrack
+from sigphone.protocol.call_payloads import InviteExtra, read_accept_sdp
 from sigphone.sdk import Signal
 from sigphone.server import ServerConfig, SignalServer
 
@@ -72,6 +74,7 @@ class Caller:
         self.frames = 0
         self._loud = False
         self.accepted = asyncio.Event()
+        self.call: Any = None
 
     def sink(self, samples: np.ndarray) -> None:
         self.frames += 1
@@ -85,10 +88,15 @@ class Caller:
             None, MediaConfig(host_addresses=ice.LOOPBACK), source=self.src, sink=self.sink,
             tones=False,
         )  # fmt: skip
-        extra = await media.offer_extra({"srcNum": "+4940111"})
+        extra = InviteExtra(src_num="+4940111", sdp=await media.offer()).encode()
         call = await session.channel_invite_user2("bench", number, extra)
-        call.on_invite_accepted_by_peer = lambda _e: self.accepted.set()
-        media.attach(call)
+        self.call = call
+
+        async def accepted(extra: str) -> None:
+            await media.accept_answer(read_accept_sdp(extra))
+            self.accepted.set()
+
+        call.on_invite_accepted_by_peer = accepted
         return media
 
 
@@ -161,9 +169,8 @@ async def main() -> None:
                     "gateway_cpu_percent": round(100 * used, 1),
                     "gateway_cpu_percent_per_call": round(100 * (used - idle) / n, 1),
                 }), flush=True)  # fmt: skip
-                for m in medias:
-                    if m.call is not None:
-                        await m.call.channel_invite_end()
+                for c, m in zip(callers, medias, strict=True):
+                    await c.call.channel_invite_end()
                     await m.close()
                 for s in sessions:
                     await s.logout()

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sigphone.media.call_audio import CallAudio
-from sigphone.media.engine import MediaConfig
-from sigphone.media.ice import LOOPBACK
-from sigphone.media.tracks import ToneTrack
 from sigphone.protocol.call_payloads import DtmfMessage, read_call_message, read_invite_extra
 
 from ..support.media_helpers import Collected
 from ..support.waiting import until
-from .test_outbound_baresip import Events, _has
+from .calls import Events, tone_media
+from .test_outbound_baresip import _has
 
 CALLER_NUMBER = "+4940222"
 
@@ -29,18 +27,12 @@ async def _ring_bob(login: Any, *, accept: bool) -> tuple[list[Any], Collected, 
     heard = Collected()
 
     async def on_invite_received(call: Any) -> None:
-        calls.append((call, Events(call)))
-        media = CallAudio(
-            None,
-            MediaConfig(host_addresses=LOOPBACK),
-            source=ToneTrack(1000.0, 0.5),
-            sink=heard,
-            tones=False,
-        )
-        media.attach(call)
+        media = tone_media(1000.0, heard)
+        events = Events(call, media)
+        calls.append((call, events))
         medias.append(media)
         if accept:
-            await media.accept()
+            await events.accept()
 
     bob.on_invite_received = on_invite_received
     return calls, heard, medias
@@ -94,7 +86,8 @@ async def test_sigphone_user_refuses_a_sip_call(server, gateway, baresip, login)
     phone = await baresip(user=CALLER_NUMBER, answer="manual")
     await phone.command("dial", f"sip:bob@127.0.0.1:{gw.config.port}")
     await until(lambda: bool(calls), 20)
-    await medias[0].refuse()
+    await calls[0][0].channel_invite_refuse()
+    await medias[0].close()
     await until(lambda: phone.event("CALL_CLOSED") is not None, 20)
     assert "603" in phone.event("CALL_CLOSED").get("param", "")
     await until(lambda: gw.live == 0 and server.calls.live == 0, 20)

@@ -2,66 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import numpy as np
 
-from sigphone.media.call_audio import CallAudio
-from sigphone.media.engine import MediaConfig
-from sigphone.media.ice import LOOPBACK
 from sigphone.media.tones import tone_fraction
-from sigphone.media.tracks import ToneTrack
 
 from ..support.media_helpers import Collected
 from ..support.waiting import until
+from .calls import dial
 
 NUMBER = "+4930123"
 SRC = "+4940111"
-
-
-class Events:
-    """Every callback of a Call, in order."""
-
-    def __init__(self, call: Any) -> None:
-        self.seen: list[tuple[str, str]] = []
-        for name in (
-            "received_by_peer",
-            "accepted_by_peer",
-            "refused_by_peer",
-            "failed",
-            "end_by_peer",
-            "end_by_myself",
-            "msg",
-        ):
-            setattr(call, "on_invite_" + name, self._make(name))
-
-    def _make(self, name: str) -> Any:
-        def record(extra: str) -> None:
-            self.seen.append((name, extra))
-
-        return record
-
-    def names(self) -> list[str]:
-        return [n for n, _ in self.seen]
-
-    def extra(self, name: str) -> dict[str, Any]:
-        return json.loads(next(e for n, e in self.seen if n == name) or "{}")
-
-
-async def dial(session: Any, number: str, src: str | None, heard: Collected, tone_hz: float):
-    media = CallAudio(
-        None,
-        MediaConfig(host_addresses=LOOPBACK),
-        source=ToneTrack(tone_hz, 0.5),
-        sink=heard,
-        tones=False,
-    )
-    extra = await media.offer_extra({"srcNum": src} if src else {})
-    call = await session.channel_invite_user2("room", number, extra)
-    events = Events(call)
-    media.attach(call)
-    return call, media, events
 
 
 def _has(rec: np.ndarray, rate: int, hz: float) -> bool:

@@ -10,7 +10,8 @@ from sigphone.protocol.errors import ErrorCode
 
 from ..support.media_helpers import Collected
 from ..support.waiting import until
-from .test_outbound_baresip import SRC, dial
+from .calls import dial
+from .test_outbound_baresip import SRC
 
 
 @pytest.mark.parametrize(
