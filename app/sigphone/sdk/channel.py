@@ -26,6 +26,7 @@ from ..protocol.limits import (
     MAX_MSG_ID_CHARS,
 )
 from ..protocol.names import check_name, check_text
+from ..protocol.text import nfc
 from .callbacks import invoke as run_callback
 
 if TYPE_CHECKING:
@@ -162,6 +163,8 @@ class ChannelOps:
         channels, 1004/1005 for bad names. A logged-out session raises 1003 only (its
         callbacks have stopped with on_logout).
         """
+        if isinstance(name, str):
+            name = nfc(name)  # the server names channels in NFC (docs/protocol.md)
         current = self._channel
         if current is not None and current.name == name and current.joined:
             channel = current

@@ -39,6 +39,7 @@ from sigphone.protocol.limits import (
     MAX_USERLIST_ALL,
 )
 from sigphone.protocol.names import check_name, check_text
+from sigphone.protocol.text import loads, scrub
 from sigphone.protocol.token import NO_NEED_TOKEN, make_token
 from sigphone.server.api.openapi import OPENAPI
 from sigphone.server.core.hub import Hub, resolve
@@ -86,6 +87,17 @@ class _Subscriber:
         except asyncio.QueueFull:  # a slow reader is cut off rather than slowing the hub
             self.queue = asyncio.Queue(1)
             self.queue.put_nowait(None)
+
+
+def _sse_chunk(event: dict[str, Any]) -> bytes | None:
+    """One server-sent event. Text that cannot be written is replaced and an event that
+    cannot be encoded at all is skipped: one undeliverable item never ends the stream."""
+    try:
+        data = json.dumps(event, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        log.error("event stream: %s event skipped (%s)", event.get("type"), type(exc).__name__)
+        return None
+    return scrub(f"event: {event['type']}\ndata: {data}\n\n").encode()
 
 
 def _error(status: int, code: int, reason: str) -> web.Response:
@@ -193,9 +205,9 @@ class ServerApi:
 
     async def _json(self, request: web.Request) -> dict[str, Any]:
         try:
-            body = json.loads(await request.read() or b"{}")
-        except ValueError:
-            raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "body must be JSON") from None
+            body = loads(await request.read() or b"{}", "body")  # the text rule of every edge
+        except SignalError as exc:
+            raise SignalError(exc.code, f"body must be JSON: {exc.reason}") from None
         if not isinstance(body, dict):
             raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "body must be a JSON object")
         return body
@@ -342,8 +354,9 @@ class ServerApi:
                     continue
                 if event is None:
                     break
-                data = json.dumps(event, ensure_ascii=False)
-                await response.write(f"event: {event['type']}\ndata: {data}\n\n".encode())
+                chunk = _sse_chunk(event)
+                if chunk is not None:
+                    await response.write(chunk)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:

@@ -28,6 +28,7 @@ from sigphone.protocol.limits import (
     MAX_USER_ATTR_VALUE_CHARS,
 )
 from sigphone.protocol.names import check_name, check_text
+from sigphone.protocol.text import check_utf8
 from sigphone.protocol.token import verify_token
 from sigphone.server.backends.embedded.sqlite_store import SqliteStore
 from sigphone.server.core.session import Link, OutboxEntry, ServerSession
@@ -150,7 +151,10 @@ class Hub:
         """
         if frame.app_id not in self.apps:
             raise SignalError(ErrorCode.LOGIN_E_FAILED, "unknown app ID")
-        check_name(frame.account, "account")
+        account = check_name(frame.account, "account")
+        if account != frame.account:  # one account whatever its Unicode form (NFC)
+            frame = msgspec.structs.replace(frame, account=account)
+        check_utf8(frame.client_id, "client_id")  # stored with the send marks
         now = self.clock()
         info = verify_token(
             frame.token,

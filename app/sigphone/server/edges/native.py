@@ -21,6 +21,7 @@ from websockets.protocol import Event, State
 from sigphone.protocol import frames as f
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.rate import TokenBucket
+from sigphone.protocol.text import scrub_struct
 from sigphone.server.core.hub import Hub, ReplyData
 from sigphone.server.core.session import OutboxEntry, ServerSession
 
@@ -107,9 +108,8 @@ class _Flusher:
         for link in links:
             try:
                 link.flush()
-            except Exception:  # one broken connection must not hold back the others
-                log.exception("writing to %s failed", link.ws.remote_address)
-                link.ws.transport.abort()
+            except Exception as exc:  # one broken connection must not hold back the others
+                link.fail(exc)
 
 
 _flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flusher] = (
@@ -155,7 +155,9 @@ class NativeLink:
     def send_event(self, seq: int, event: msgspec.Struct) -> None:
         if self._replay is not None:
             return  # already in the outbox: the replay reaches it
-        self.send_frame(f.encode_event(seq, f.encode_event_body(event)))
+        data = _event_frame(seq, event)
+        if data is not None:
+            self.send_frame(data)
 
     def replay(self, outbox: deque[OutboxEntry], after_seq: int) -> None:
         """Send the outbox after ``after_seq`` paced by the socket, then go live.
@@ -227,7 +229,12 @@ class NativeLink:
             self._cut_off()
 
     def reply(self, rid: int, data: ReplyData) -> None:
-        self.send_frame(f.encode(f.Reply(id=rid, data=data)))
+        frame = f.Reply(id=rid, data=data)
+        try:
+            payload = f.encode(frame)
+        except (UnicodeEncodeError, TypeError):  # text that slipped past the edges: replaced
+            payload = f.encode(scrub_struct(frame))
+        self.send_frame(payload)
 
     def reply_error(self, rid: int | None, exc: SignalError) -> None:
         if rid is None:
@@ -235,6 +242,24 @@ class NativeLink:
         else:
             frame = f.Reply(id=rid, code=int(exc.code), reason=exc.reason)
         self.send_frame(f.encode(frame))
+
+    def fail(self, exc: BaseException) -> None:
+        """The writer hit an error it cannot get past: close this connection with a reason.
+
+        Nothing is left half-set (no replay in progress, no queue), so the session simply
+        waits for its client to resume, as after any network break; the outbox still holds
+        every event, so nothing is lost. Other connections are not touched.
+        """
+        # The type only: an exception's text can quote what it failed on (a message body).
+        kind = type(exc).__name__
+        log.error("writer of %s failed (%s): closing the connection", self.ws.remote_address, kind)
+        self._replay = None
+        self._queue.clear()
+        self._queued = 0
+        if self._close is None:
+            self._close = (1011, "internal error while sending; resume the session")
+        if self._task is None:
+            self._start()
 
     def _start(self) -> None:
         if self._task is None:
@@ -244,11 +269,16 @@ class NativeLink:
         """Replay, then close if asked to; queued frames keep their place in between."""
         ws = self.ws
         try:
-            while self._replay is not None and self._close is None:
-                outbox, cursor = self._replay
-                await self._run_replay(outbox, cursor)
-                self._replay = None
-                await self._send_queued()  # replies queued meanwhile
+            try:
+                while self._replay is not None and self._close is None:
+                    outbox, cursor = self._replay
+                    await self._run_replay(outbox, cursor)
+                    self._replay = None
+                    await self._send_queued()  # replies queued meanwhile
+            except (ConnectionClosed, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                self.fail(exc)  # this task is self._task: it goes on to the close below
             if self._close is None:
                 return
             await self._send_queued()
@@ -259,6 +289,9 @@ class NativeLink:
                 ws.transport.abort()
         except ConnectionClosed:
             pass
+        except Exception as exc:  # closing failed too: drop the connection
+            log.error("closing %s failed (%s)", ws.remote_address, type(exc).__name__)
+            ws.transport.abort()
         finally:
             self._task = None
             if self._queue and self._close is None:
@@ -276,8 +309,9 @@ class NativeLink:
             if not batch:
                 return
             for entry in batch:
-                body = f.encode_event_body(entry.event)
-                await self.ws.send(f.encode_event(entry.seq, body), text=True)
+                data = _event_frame(entry.seq, entry.event)
+                if data is not None:
+                    await self.ws.send(data, text=True)
                 cursor = entry.seq
 
     async def finish(self, within: float) -> None:
@@ -294,6 +328,25 @@ class NativeLink:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._queue.clear()
+
+
+def _event_frame(seq: int, event: msgspec.Struct) -> bytes | None:
+    """The frame of an event; one that cannot be encoded (text that slipped past the edges'
+    checks) goes out with that text replaced, and one that still cannot is skipped (its
+    sequence number stays unused): one undeliverable event never wedges the connection."""
+    try:
+        return f.encode_event(seq, f.encode_event_body(event))
+    except (UnicodeEncodeError, msgspec.EncodeError, TypeError):
+        pass
+    try:
+        data = f.encode_event(seq, f.encode_event_body(scrub_struct(event)))
+        kind = type(event).__name__
+        log.error("event %d (%s) had text that cannot be sent: replaced", seq, kind)
+        return data
+    except Exception as exc:
+        kinds = (type(event).__name__, type(exc).__name__)
+        log.error("event %d (%s) cannot be encoded (%s): skipped", seq, *kinds)
+        return None
 
 
 class NativeConnection(ServerConnection):

@@ -146,9 +146,9 @@ class Calls:
         ``caller_session`` None makes a Server API call: the caller side's events go only
         to the listeners. Raises SignalError for bad parameters.
         """
-        check_name(channel, "channel")
-        check_name(callee, "peer")
-        check_name(caller, "account")
+        channel = check_name(channel, "channel")
+        callee = check_name(callee, "peer")
+        caller = check_name(caller, "account")
         opts = c.parse_invite_extra(extra)
         if callee == caller:
             raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "a user cannot call itself")

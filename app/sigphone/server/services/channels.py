@@ -137,8 +137,8 @@ class Channels:
         """A message to every member from the app's own server (Server API); returns how
         many members it went to. The size rule is the members' one; the per-user rate limits
         are not, since the sender is not a member."""
-        check_name(name, "channel")
-        check_name(sender, "sender")
+        name = check_name(name, "channel")
+        sender = check_name(sender, "sender")
         ch = self.channels.get((app, name))
         members = 0 if ch is None else len(ch.members)
         large = members > self.config.large_threshold
@@ -182,7 +182,7 @@ class Channels:
 
     def attr_channel(self, app: str, name: str) -> Channel | None:
         """The channel ``name`` for an attribute call by a non-member (invoke)."""
-        check_name(name, "channel")
+        name = check_name(name, "channel")
         if name in c.SPECIAL_CHANNELS:
             raise SignalError(
                 ErrorCode.GENERAL_E_WRONG_PARAM, "special channels have no attributes"
@@ -308,16 +308,28 @@ class Channels:
         ch = self.channels.get((session.app, name))
         if ch is None:
             ch = self.channels[(session.app, name)] = Channel(session.app, name)
+        # Atomic: the joiner is a member exactly when it got the snapshot. Nothing above
+        # changed the channel; if the snapshot cannot be pushed, the join is undone.
+        others = ch.fanout if ch.fanout is not None else tuple(ch.members.values())
+        ch.members[session.account] = session
+        ch.fanout = None
+        self.joined[session] = ch
+        try:
+            self.hub.push(session, self._snapshot(ch))
+        except BaseException:
+            del ch.members[session.account]
+            del self.joined[session]
+            if not ch.members and ch.expiry is None:
+                self._schedule_expiry(ch)
+            raise
+        ch.total += 1
         if ch.expiry is not None:
             ch.expiry.cancel()
             ch.expiry = None
         if ch.notify:
-            self._broadcast(ch, c.ChannelUserJoined(name, session.account))
-        ch.members[session.account] = session
-        ch.fanout = None
-        ch.total += 1
-        self.joined[session] = ch
-        self.hub.push(session, self._snapshot(ch))
+            joined = c.ChannelUserJoined(name, session.account)
+            for other in others:
+                self.hub.push(other, joined)
         self._feed(
             session.app, c.CHANNEL_EVENT_CHANNEL, c.ChannelActivity(name, session.account, "join")
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from sigphone.protocol.limits import MAX_ATTRS_PER_USER, MAX_INBOX_PER_USER
 __all__ = ["InboxRecord", "SqliteStore"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("sigphone.server")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -138,12 +141,11 @@ class SqliteStore:
             batch, self._queue = self._queue, []
             try:
                 results = await loop.run_in_executor(self._executor, self._run_batch, batch)
-            except Exception as exc:  # the whole transaction failed: fail every op in it
+            except Exception as exc:  # the commit itself failed (disk full, I/O): all of it
+                log.error("store transaction failed: %s", exc)
                 for _, fut in batch:
                     if not fut.done():
-                        fut.set_exception(
-                            SignalError(ErrorCode.GENERAL_E_FAILED, f"storage error: {exc}")
-                        )
+                        fut.set_exception(SignalError(ErrorCode.GENERAL_E_FAILED, "storage error"))
                 continue
             # Resolve in queue order: callbacks run in commit order (delivery order).
             for (_, fut), (ok, value) in zip(batch, results, strict=True):
@@ -166,9 +168,15 @@ class SqliteStore:
                 try:
                     results.append((True, op(db)))
                     db.execute("RELEASE op")
-                except SignalError as exc:  # a refused operation: undo just it
+                except Exception as exc:  # refused or failed: undo just this one
                     db.execute("ROLLBACK TO op")
                     db.execute("RELEASE op")
+                    if not isinstance(exc, SignalError):
+                        # Any failure of one operation fails only its own request; the
+                        # cached counts may have moved before it failed, so recount.
+                        self._forget_counts()
+                        log.error("store operation failed (%s)", type(exc).__name__)
+                        exc = SignalError(ErrorCode.GENERAL_E_FAILED, "storage error")
                     results.append((False, exc))
             db.execute("COMMIT")
         except BaseException:
@@ -176,6 +184,10 @@ class SqliteStore:
             self._inbox_count = counts_before
             raise
         return results
+
+    def _forget_counts(self) -> None:
+        """Drop the cached counts; they are read again from the tables when next needed."""
+        self._inbox_count.clear()
 
     # --- Inbox -----------------------------------------------------------------------
 

@@ -391,7 +391,7 @@ def _dtmf_of(extra: Any) -> str | None:
         return None
     try:
         obj = json.loads(extra)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(obj, dict) and obj.get("msgtype") == "dtmf":
         digits = obj.get("msgdata")
