@@ -44,6 +44,7 @@ from sigphone.protocol.token import NO_NEED_TOKEN, make_token
 from sigphone.server.api.openapi import OPENAPI
 from sigphone.server.core.hub import Hub, resolve
 from sigphone.server.core.session import ServerSession
+from sigphone.server.edges.guard import HttpGuard
 from sigphone.server.services.calls import CALLER, Calls
 from sigphone.server.services.channels import Channels
 
@@ -73,6 +74,15 @@ class ApiConfig:
     stream_queue: int = 10_000
     #: Seconds between keep-alive comments on an idle event stream.
     stream_ping: float = 15.0
+    #: Open connections at most (event streams included); the server may lower it to fit
+    #: its open-file limit (edges/guard.py). Further ones are closed at once.
+    max_connections: int = 256
+    #: Seconds a new connection has to send its first request's headers (slow-loris).
+    header_timeout: float = 10.0
+    #: Seconds a request has to send its body.
+    body_timeout: float = 10.0
+    #: Seconds an idle keep-alive connection is kept (a later request's headers too).
+    keepalive_timeout: float = 15.0
 
 
 class _Subscriber:
@@ -87,6 +97,23 @@ class _Subscriber:
         except asyncio.QueueFull:  # a slow reader is cut off rather than slowing the hub
             self.queue = asyncio.Queue(1)
             self.queue.put_nowait(None)
+
+
+class _GuardedSite(web.TCPSite):
+    """aiohttp's TCP site with each connection behind the HttpGuard (cap, header deadline)."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, guard: HttpGuard) -> None:
+        super().__init__(runner, host, port)
+        self._guard = guard
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with the runner
+        server = self._runner.server
+        assert server is not None
+        self._server = await asyncio.get_running_loop().create_server(
+            self._guard.wrap(server), self._host, self._port, backlog=self._backlog
+        )
+        self._bound_port = self._server.sockets[0].getsockname()[1]
 
 
 def _sse_chunk(event: dict[str, Any]) -> bytes | None:
@@ -117,6 +144,7 @@ class ServerApi:
         self.guard = ReplayGuard(self.config.signature_window)
         self.subscribers: set[_Subscriber] = set()
         self._runner: web.AppRunner | None = None
+        self.guard_http: HttpGuard | None = None
         self.port = 0
         hub.on_session_start(self._session_started)
         hub.on_session_end(self._session_ended)
@@ -154,14 +182,17 @@ class ServerApi:
 
     async def start(self, host: str, port: int) -> int:
         self._runner = web.AppRunner(
-            self.web_app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+            self.web_app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            keepalive_timeout=self.config.keepalive_timeout,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        self.guard_http = HttpGuard(self.config.max_connections, self.config.header_timeout)
+        site = _GuardedSite(self._runner, host, port, self.guard_http)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = next(iter(server.sockets)).getsockname()[1]  # type: ignore[attr-defined]
+        self.port = site.port
         log.info("Server API on http://%s:%d/api/", host, self.port)
         return self.port
 
@@ -186,6 +217,14 @@ class ServerApi:
                 status = 404
             return _error(status, exc.code, exc.reason)
 
+    async def _body(self, request: web.Request) -> bytes:
+        """The request body, read within ``body_timeout`` (a slow body is refused: 408)."""
+        try:
+            async with asyncio.timeout(self.config.body_timeout):
+                return await request.read()
+        except TimeoutError:
+            raise web.HTTPRequestTimeout() from None
+
     async def _authenticate(self, request: web.Request) -> str:
         app = request.headers.get(APP_HEADER, "")
         if app not in self.hub.apps:
@@ -197,7 +236,7 @@ class ServerApi:
             timestamp=request.headers.get(TIMESTAMP_HEADER),
             nonce=request.headers.get(NONCE_HEADER),
             signature=request.headers.get(SIGNATURE_HEADER),
-            body=await request.read(),
+            body=await self._body(request),
             now=time.time(),
             guard=self.guard,
         )
@@ -205,7 +244,7 @@ class ServerApi:
 
     async def _json(self, request: web.Request) -> dict[str, Any]:
         try:
-            body = loads(await request.read() or b"{}", "body")  # the text rule of every edge
+            body = loads(await self._body(request) or b"{}", "body")  # the text rule of every edge
         except SignalError as exc:
             raise SignalError(exc.code, f"body must be JSON: {exc.reason}") from None
         if not isinstance(body, dict):

@@ -24,6 +24,7 @@ from sigphone.protocol.rate import TokenBucket
 from sigphone.protocol.text import scrub_struct
 from sigphone.server.core.hub import Hub, ReplyData
 from sigphone.server.core.session import OutboxEntry, ServerSession
+from sigphone.server.edges.guard import Admission
 
 __all__ = ["EdgeLimits", "NativeConnection", "NativeLink", "RateGuard", "serve_native"]
 
@@ -38,8 +39,16 @@ class EdgeLimits(msgspec.Struct, kw_only=True):
     #: is closed (1008): a client that keeps pushing past the rate is not served forever.
     max_strikes: int = 1000
     strike_window: float = 10.0
-    #: Bytes queued towards one connection before it is cut off as a slow consumer.
+    #: Bytes queued towards one connection before it is cut off as a slow consumer. Every
+    #: frame counts, the library's automatic pongs and close frames too (a ping flood from
+    #: a client that never reads is cut off here).
     send_queue_bytes: int = 4 * 1024 * 1024
+    #: Seconds a new connection has to log in before it is closed (1008).
+    login_timeout: float = 10.0
+    #: Connections not logged in yet, in total (the oldest of the busiest address makes
+    #: room for a new one) and per source address (new ones are refused); edges/guard.py.
+    max_pending: int = 1000
+    max_pending_per_address: int = 64
 
 
 class RateGuard:
@@ -359,8 +368,20 @@ class NativeConnection(ServerConnection):
     size limits and protocol errors stay with the library; ``recv()`` is not used.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        admission: Admission | None = None,
+        limits: EdgeLimits | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        #: Not logged in yet: the login deadline and caps (None once logged in).
+        self.admission = admission
+        self.send_limit = None if limits is None else limits.send_queue_bytes
+        #: Pings count against the request rate: a flood is closed like any other.
+        self.ping_guard = None if limits is None else RateGuard(limits)
+        self._dropping: asyncio.Task[None] | None = None
         self.on_message: Callable[[bytes], None] | None = None
         #: Messages parsed before the handler set ``on_message``.
         self.early: list[bytes] = []
@@ -383,7 +404,53 @@ class NativeConnection(ServerConnection):
                 self._arrived = None
         return self.early[0] if self.early else None
 
+    # --- Admission and the send bound ---------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self.admission is not None:
+            peer = transport.get_extra_info("peername")
+            address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+            if not self.admission.admit(self, address):
+                self.admission = None
+                log.info("refused %s: too many connections waiting to log in", address)
+                transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.logged_in()  # no longer waiting, either way
+        super().connection_lost(exc)
+
+    def logged_in(self) -> None:
+        """The connection has a session: the login deadline and caps no longer apply."""
+        if self.admission is not None:
+            self.admission.done(self)
+            self.admission = None
+
+    def drop(self, code: int, reason: str) -> None:
+        """Close for the admission rules: with a close frame once the handshake is done."""
+        log.info("closing %s: %s", self.remote_address, reason)
+        if self.protocol.state is State.OPEN and self._dropping is None:
+            self._dropping = asyncio.ensure_future(self.close(code, reason))
+        else:
+            self.transport.abort()
+
+    def send_data(self) -> None:
+        super().send_data()
+        limit = self.send_limit
+        if limit is not None and self.transport.get_write_buffer_size() > limit:
+            # The peer does not read what the library itself answers (pongs): the same
+            # slow-consumer rule as for our frames (NativeLink).
+            log.warning("slow consumer cut off: %s", self.remote_address)
+            self.send_limit = None
+            self.transport.abort()
+
     def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.PING and self.ping_guard:
+            if self.ping_guard.take() is None:
+                log.warning("ping flood cut off: %s", self.remote_address)
+                self.ping_guard = None
+                self.transport.abort()
+                return
         if self.request is None or not isinstance(event, Frame) or self.passthrough:
             super().process_event(event)  # the handshake request, or recv() mode
             return
@@ -510,6 +577,8 @@ class _Inbound:
             self.link.reply(rid, reply)
             self.hub.attach(session, self.link, after)
             self.session = session
+            if isinstance(self.ws, NativeConnection):
+                self.ws.logged_in()
         except Exception:
             log.exception("connection handler failed")
             self._stop(1011, "internal error")
