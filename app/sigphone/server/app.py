@@ -79,7 +79,9 @@ class SignalServer:
         api_cap = self.api.config.max_connections if self.api is not None else 0
         room = capacity(open_file_limit(), limits.max_pending, api_cap)
         log.info("%s", room.describe())
-        self.admission = Admission(limits.login_timeout, room.pending, limits.max_pending_per_address)
+        self.admission = Admission(
+            limits.login_timeout, room.pending, limits.max_pending_per_address
+        )
         if self.api is not None:
             self.api.config.max_connections = room.api
         self._server = await serve(

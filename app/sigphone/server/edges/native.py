@@ -445,12 +445,13 @@ class NativeConnection(ServerConnection):
             self.transport.abort()
 
     def process_event(self, event: Event) -> None:
-        if isinstance(event, Frame) and event.opcode is Opcode.PING and self.ping_guard:
-            if self.ping_guard.take() is None:
-                log.warning("ping flood cut off: %s", self.remote_address)
-                self.ping_guard = None
-                self.transport.abort()
-                return
+        guard = self.ping_guard
+        ping = isinstance(event, Frame) and event.opcode is Opcode.PING
+        if ping and guard is not None and guard.take() is None:
+            log.warning("ping flood cut off: %s", self.remote_address)
+            self.ping_guard = None
+            self.transport.abort()
+            return
         if self.request is None or not isinstance(event, Frame) or self.passthrough:
             super().process_event(event)  # the handshake request, or recv() mode
             return
