@@ -49,42 +49,53 @@ async def test_a_ping_flood_from_a_client_that_never_reads_is_cut_off(tmp_path):
     assert server.proc is not None
     try:
         before = _rss_kib(server.proc.pid)
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        key = base64.b64encode(os.urandom(16)).decode()
-        writer.write(
-            (
-                "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
-        writer.transport.pause_reading()  # never read a pong
-        batch = _masked(0x9, b"p" * 125) * 1000
-        sent = 0
-        peak = before
-        cut = False
-        deadline = time.monotonic() + 7.0
-        while time.monotonic() < deadline:
-            try:
-                writer.write(batch)
-                async with asyncio.timeout(1.0):
-                    await writer.drain()
-            except (ConnectionError, TimeoutError):
-                cut = writer.transport.is_closing() or True
-                break
-            sent += 1000
-            peak = max(peak, _rss_kib(server.proc.pid))
-            if writer.transport.is_closing():
-                cut = True
-                break
-        peak = max(peak, _rss_kib(server.proc.pid))
-        writer.close()
-        grown_mb = (peak - before) / 1024
+        sent, cut = await _flood_pings(server.port, 7.0)
+        grown_mb = (_rss_kib(server.proc.pid) - before) / 1024
         print(f"\nping flood: {sent} pings sent, server grew {grown_mb:.1f} MB, cut off: {cut}")
         assert cut, "the flooding connection was never cut off"
         assert grown_mb < 40
     finally:
         await server.stop()
+
+
+async def _flood_pings(port: int, seconds: float) -> tuple[int, bool]:
+    """Pings as fast as the socket takes them from a client that never reads; returns
+    (pings sent, whether the server cut the connection)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (
+            "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    writer.transport.pause_reading()  # never read a pong
+    batch = _masked(0x9, b"p" * 125) * 1000
+    sent = 0
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and not writer.transport.is_closing():
+            writer.write(batch)
+            async with asyncio.timeout(1.0):
+                await writer.drain()
+            sent += 1000
+    except (ConnectionError, TimeoutError):
+        pass
+    cut = writer.transport.is_closing() or time.monotonic() < deadline
+    writer.close()
+    return sent, cut
+
+
+async def test_pongs_count_against_the_send_bound(tmp_path):
+    """With the ping rate allowed, the pongs a client never reads fill its send bound and
+    it is cut off as a slow consumer, like any other frames."""
+    cfg = fast_config(tmp_path / "data")
+    cfg.limits.rate = cfg.limits.burst = 1e9
+    cfg.limits.send_queue_bytes = 64 * 1024
+    async with SignalServer(cfg) as srv:
+        sent, cut = await _flood_pings(srv.port, 20.0)
+    assert cut, f"not cut off after {sent} pings"
 
 
 # --- Item 7: JSON nested 20,000 deep -------------------------------------------------------
