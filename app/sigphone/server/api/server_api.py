@@ -365,8 +365,9 @@ class ServerApi:
         return web.json_response({"call": cid})
 
     async def _end_call(self, request: web.Request) -> web.Response:
-        call = self.calls.calls.get(check_call_id(request.match_info["call"]))
-        if call is None or call.app != request[APP_KEY] or call.caller_session is not None:
+        key = (request[APP_KEY], check_call_id(request.match_info["call"]))
+        call = self.calls.calls.get(key)
+        if call is None or call.caller_session is not None:
             raise SignalError(ErrorCode.INVITE_E_OTHER, "no such call made through the API")
         extra = (await self._json(request)).get("extra", "")
         self.calls.end(call, CALLER, extra if isinstance(extra, str) else json.dumps(extra))
