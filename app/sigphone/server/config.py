@@ -14,20 +14,13 @@ from sigphone.server.core.hub import HubConfig
 from sigphone.server.edges.native import EdgeLimits
 from sigphone.server.services.calls import CallConfig
 from sigphone.server.services.channels import ChannelsConfig
+from sigphone.tools.apps import parse_app
 
 __all__ = ["ServerConfig", "default_data_dir", "parse_app"]
 
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("sigphone-server", appauthor=False))
-
-
-def parse_app(text: str) -> tuple[str, str | None]:
-    """``APPID:CERTIFICATE`` -> (app, cert); ``APPID`` alone has no certificate."""
-    app, sep, cert = text.partition(":")
-    if not app or (sep and not cert):
-        raise ValueError(f"expected APPID or APPID:CERTIFICATE, got {text!r}")
-    return app, (cert if sep else None)
 
 
 @dataclass(slots=True)

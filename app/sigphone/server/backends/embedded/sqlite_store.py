@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -58,6 +59,22 @@ CREATE TABLE IF NOT EXISTS sender_mark (
 """
 
 
+def _private(path: Path) -> None:
+    """Messages are stored in clear: on POSIX the folder is 0700 and the files 0600 (the
+    journal files SQLite makes later take the database file's mode). Windows relies on the
+    folder's ACL: the default data folder, under %LOCALAPPDATA%, is the user's alone
+    (docs/deployment.md)."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name != "posix":
+        return
+    os.chmod(folder, 0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            os.chmod(file, 0o600)
+
+
 @dataclass(frozen=True, slots=True)
 class InboxRecord:
     iid: int
@@ -94,7 +111,7 @@ class SqliteStore:
     def _open_sync(self) -> None:
         self._thread_id = threading.get_ident()
         if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            _private(Path(self._path))
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
