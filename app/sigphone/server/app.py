@@ -45,10 +45,10 @@ class SignalServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         path = ":memory:" if config.data is None else config.data / "sigphone.sqlite3"
-        self.store = SqliteStore(path)
+        self.store = SqliteStore(path, config.quotas)
         self.hub = Hub(config.apps, self.store, config.hub)
         self.calls = Calls(self.hub, config.calls)
-        self.channels = Channels(self.hub, config.channels)
+        self.channels = Channels(self.hub, config.channels, quotas=config.quotas)
         self.api = (
             None
             if config.api_port is None

@@ -300,7 +300,8 @@ class ServerApi:
         body = await self._json(request)
         sender = check_name(body.get("from", SERVER_SENDER), "from")
         msg = check_text(body.get("msg"), "msg", MAX_P2P_MSG_CHARS)
-        await resolve(self.hub.send_message(app, sender, peer, msg))
+        # The app's own server: the per-sender quotas are for users (docs/deployment.md).
+        await resolve(self.hub.send_message(app, sender, peer, msg, quota=False))
         return web.json_response({})
 
     async def _channel_users(self, request: web.Request) -> web.Response:

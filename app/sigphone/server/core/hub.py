@@ -464,8 +464,11 @@ class Hub:
         client_id: str = "",
         cseq: int = 0,
         reply: ReplyData = None,
+        quota: bool = True,
     ) -> asyncio.Future[ReplyData]:
-        """Store a point-to-point message durably, then push it if the peer is online."""
+        """Store a point-to-point message durably, then push it if the peer is online.
+
+        ``quota`` False (the app's own server) skips the per-sender quotas (Quotas)."""
         now = self.clock()
         fut = self.store.append_message(
             app,
@@ -476,6 +479,7 @@ class Hub:
             expires=now + self.config.inbox_ttl,
             client_id=client_id,
             cseq=cseq,
+            quota=quota,
         )
 
         def delivered(iid: int) -> ReplyData:

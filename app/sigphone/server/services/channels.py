@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ from sigphone.protocol.limits import (
 from sigphone.protocol.names import check_name, check_text
 from sigphone.protocol.rate import TokenBucket
 from sigphone.server.core.hub import Hub, ReplyData
+from sigphone.server.core.quotas import Quotas
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.invoke import Invoker
 
@@ -79,6 +81,9 @@ class Channel:
     send_bucket: TokenBucket | None = None
     large_bucket: TokenBucket | None = None
     attr_bucket: TokenBucket | None = None
+    #: (app, account or "" for the app's server) that created it by an attribute call from
+    #: outside, counted against its quota until the channel gets a member or expires.
+    creator: tuple[str, str] | None = None
 
     @property
     def notify(self) -> bool:
@@ -95,6 +100,7 @@ class Channels:
         *,
         clock: Callable[[], float] = time.monotonic,
         timer: Timer | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
         """``clock`` drives the rate limits and ``timer(delay, fn)`` (default: the running
         loop's ``call_later``) the TTL and auto-update timers; tests inject both."""
@@ -105,6 +111,9 @@ class Channels:
         self.channels: dict[tuple[str, str], Channel] = {}
         self.joined: dict[ServerSession, Channel] = {}
         self.feeds: dict[tuple[str, str], list[FeedSink]] = {}
+        self.quotas = quotas or Quotas()
+        #: Channels created from outside, per (app, account) and per (app, "*").
+        self.created: Counter[tuple[str, str]] = Counter()
         hub.register(c.ChannelJoin, self._on_join)
         hub.register(c.ChannelLeave, self._on_leave)
         hub.register(c.ChannelSend, self._on_send)
@@ -189,17 +198,48 @@ class Channels:
             )
         return self.channels.get((app, name))
 
-    def set_attr_by_name(self, app: str, channel: str, name: str, value: str) -> None:
-        """Set an attribute of any channel; a missing one is created and lives for its TTL."""
+    def set_attr_by_name(
+        self, app: str, channel: str, name: str, value: str, creator: str = ""
+    ) -> None:
+        """Set an attribute of any channel; a missing one is created and lives for its TTL,
+        within the quotas of channels created from outside (``creator``: the account, or ""
+        for the app's own server)."""
         ch = self.attr_channel(app, channel)
         if ch is not None:
             self.set_attr(ch, name, value)
             return
-        ch = Channel(app, channel)
+        self._check_creation_quota(app, creator)
+        ch = Channel(app, check_name(channel, "channel"))
         self.set_attr(ch, name, value)  # validates before the channel exists
-        self.channels[(app, channel)] = ch
+        self.channels[(app, ch.name)] = ch
+        ch.creator = (app, creator)
+        self.created[(app, creator)] += 1
+        self.created[(app, "*")] += 1
         if ch.expiry is None:
             self._schedule_expiry(ch)
+
+    def _check_creation_quota(self, app: str, creator: str) -> None:
+        quotas = self.quotas
+        if self.created[(app, "*")] >= quotas.attr_channels_per_app:
+            raise SignalError(
+                ErrorCode.GENERAL_E_FAILED,
+                f"quota: this app has {quotas.attr_channels_per_app} channels without members",
+            )
+        if creator and self.created[(app, creator)] >= quotas.attr_channels_per_user:
+            raise SignalError(
+                ErrorCode.GENERAL_E_FAILED,
+                f"quota: you created {quotas.attr_channels_per_user} channels without joining them",
+            )
+
+    def _uncount(self, ch: Channel) -> None:
+        """The channel got a member or expired: no longer on its creator's quota."""
+        if ch.creator is None:
+            return
+        for key in (ch.creator, (ch.app, "*")):
+            self.created[key] -= 1
+            if self.created[key] <= 0:
+                del self.created[key]
+        ch.creator = None
 
     def set_attr(self, ch: Channel, name: str, value: str) -> None:
         check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
@@ -323,6 +363,7 @@ class Channels:
                 self._schedule_expiry(ch)
             raise
         ch.total += 1
+        self._uncount(ch)
         if ch.expiry is not None:
             ch.expiry.cancel()
             ch.expiry = None
@@ -371,6 +412,7 @@ class Channels:
         ch.expiry = None
         if ch.members:
             return
+        self._uncount(ch)
         for handle in ch.refreshers.values():
             handle.cancel()
         ch.refreshers.clear()

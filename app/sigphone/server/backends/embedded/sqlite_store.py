@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import MAX_ATTRS_PER_USER, MAX_INBOX_PER_USER
+from sigphone.server.core.quotas import Quotas
 
 __all__ = ["InboxRecord", "SqliteStore"]
 
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     expires REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inbox_by_user ON inbox (app, account, iid);
+CREATE INDEX IF NOT EXISTS inbox_by_sender ON inbox (app, sender, account);
 CREATE TABLE IF NOT EXISTS user_attr (
     app TEXT NOT NULL,
     account TEXT NOT NULL,
@@ -86,18 +88,96 @@ class InboxRecord:
 Op = Callable[[sqlite3.Connection], Any]
 
 
+class _Counts:
+    """What the quotas count, read lazily from the tables and kept up to date by every
+    insert and delete (on the store thread only; ``clear`` makes them read again)."""
+
+    def __init__(self) -> None:
+        self.inbox: dict[tuple[str, str], int] = {}  # (app, recipient)
+        self.sender: dict[tuple[str, str], int] = {}  # (app, sender)
+        self.pair: dict[tuple[str, str, str], int] = {}  # (app, recipient, sender)
+        self.bytes: int | None = None
+
+    def clear(self) -> None:
+        self.inbox.clear()
+        self.sender.clear()
+        self.pair.clear()
+        self.bytes = None
+
+    def inbox_n(self, db: sqlite3.Connection, app: str, account: str) -> int:
+        key = (app, account)
+        n = self.inbox.get(key)
+        if n is None:
+            sql = "SELECT COUNT(*) FROM inbox WHERE app=? AND account=?"
+            n = self.inbox[key] = db.execute(sql, key).fetchone()[0]
+        return n
+
+    def sender_n(self, db: sqlite3.Connection, app: str, sender: str) -> int:
+        key = (app, sender)
+        n = self.sender.get(key)
+        if n is None:
+            sql = "SELECT COUNT(*) FROM inbox WHERE app=? AND sender=?"
+            n = self.sender[key] = db.execute(sql, key).fetchone()[0]
+        return n
+
+    def pair_n(self, db: sqlite3.Connection, app: str, account: str, sender: str) -> int:
+        key = (app, account, sender)
+        n = self.pair.get(key)
+        if n is None:
+            sql = "SELECT COUNT(*) FROM inbox WHERE app=? AND sender=? AND account=?"
+            n = self.pair[key] = db.execute(sql, (app, sender, account)).fetchone()[0]
+        return n
+
+    def total_bytes(self, db: sqlite3.Connection) -> int:
+        if self.bytes is None:
+            sql = "SELECT COALESCE(SUM(length(CAST(msg AS BLOB))), 0) FROM inbox"
+            self.bytes = int(db.execute(sql).fetchone()[0])
+        return self.bytes
+
+    def added(self, app: str, account: str, sender: str, size: int) -> None:
+        self.inbox[(app, account)] = self.inbox.get((app, account), 0) + 1
+        if (app, sender) in self.sender:
+            self.sender[(app, sender)] += 1
+        if (app, account, sender) in self.pair:
+            self.pair[(app, account, sender)] += 1
+        if self.bytes is not None:
+            self.bytes += size
+
+    def removed(self, app: str, account: str, rows: list[tuple[str, int]]) -> None:
+        """``rows`` of (sender, size) just deleted from ``account``'s inbox."""
+        if not rows:
+            return
+        if (app, account) in self.inbox:
+            self.inbox[(app, account)] = max(0, self.inbox[(app, account)] - len(rows))
+        for sender, size in rows:
+            _decrement(self.sender, (app, sender))
+            _decrement(self.pair, (app, account, sender))
+            if self.bytes is not None:
+                self.bytes = max(0, self.bytes - int(size or 0))
+
+
+def _decrement(counts: dict[Any, int], key: Any) -> None:
+    n = counts.get(key)
+    if n is not None:
+        if n <= 1:
+            del counts[key]  # read again if needed: the dictionaries hold only live pairs
+        else:
+            counts[key] = n - 1
+
+
 class SqliteStore:
     """The embedded store. ``path`` is a file, or ``":memory:"`` for a throwaway server."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, quotas: Quotas | None = None) -> None:
         self._path = str(path)
+        self.quotas = quotas or Quotas()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sigphone-store")
         self._db: sqlite3.Connection | None = None
         self._queue: list[tuple[Op, asyncio.Future[Any]]] = []
         self._wakeup: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
-        # Inbox sizes, kept on the store thread only (loaded lazily with COUNT).
-        self._inbox_count: dict[tuple[str, str], int] = {}
+        # What the quotas count, kept on the store thread only.
+        self._counts = _Counts()
         self._thread_id: int | None = None
 
     # --- Lifecycle -------------------------------------------------------------------
@@ -177,7 +257,6 @@ class SqliteStore:
         db = self._db
         assert db is not None
         results: list[tuple[bool, Any]] = []
-        counts_before = dict(self._inbox_count)
         db.execute("BEGIN IMMEDIATE")
         try:
             for op, _ in batch:
@@ -198,25 +277,15 @@ class SqliteStore:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
-            self._inbox_count = counts_before
+            self._counts.clear()
             raise
         return results
 
     def _forget_counts(self) -> None:
         """Drop the cached counts; they are read again from the tables when next needed."""
-        self._inbox_count.clear()
+        self._counts.clear()
 
     # --- Inbox -----------------------------------------------------------------------
-
-    def _count(self, db: sqlite3.Connection, app: str, account: str) -> int:
-        key = (app, account)
-        n = self._inbox_count.get(key)
-        if n is None:
-            n = db.execute("SELECT COUNT(*) FROM inbox WHERE app=? AND account=?", key).fetchone()[
-                0
-            ]
-            self._inbox_count[key] = n
-        return n
 
     def append_message(
         self,
@@ -229,15 +298,38 @@ class SqliteStore:
         expires: float,
         client_id: str,
         cseq: int,
+        quota: bool = True,
     ) -> asyncio.Future[int]:
-        """Store a message for ``account``; resolves to its inbox id after commit."""
+        """Store a message for ``account``; resolves to its inbox id after commit.
+
+        Refused (400) when the recipient's inbox is full, the store's byte budget is used up,
+        or (``quota``: a user's send, not the app's own server) the sender has used its share
+        of the recipient's inbox or its undelivered-message quota.
+        """
 
         def op(db: sqlite3.Connection) -> int:
-            n = self._count(db, app, account)
-            if n >= MAX_INBOX_PER_USER:
+            counts = self._counts
+            size = len(msg.encode("utf-8"))
+            if counts.inbox_n(db, app, account) >= MAX_INBOX_PER_USER:
                 raise SignalError(
                     ErrorCode.SENDMESSAGE_E_OTHER, "the recipient's message queue is full"
                 )
+            quotas = self.quotas
+            if quota:
+                if counts.pair_n(db, app, account, sender) >= quotas.inbox_share_per_sender:
+                    raise SignalError(
+                        ErrorCode.SENDMESSAGE_E_OTHER,
+                        f"quota: at most {quotas.inbox_share_per_sender} of your messages wait"
+                        " for one recipient",
+                    )
+                if counts.sender_n(db, app, sender) >= quotas.undelivered_per_sender:
+                    raise SignalError(
+                        ErrorCode.SENDMESSAGE_E_OTHER,
+                        f"quota: at most {quotas.undelivered_per_sender} of your messages wait"
+                        " undelivered",
+                    )
+            if counts.total_bytes(db) + size > quotas.store_bytes:
+                raise SignalError(ErrorCode.SENDMESSAGE_E_OTHER, "the message store is full")
             cur = db.execute(
                 "INSERT INTO inbox (app, account, sender, msg, ts, expires)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -248,7 +340,7 @@ class SqliteStore:
                     "INSERT OR REPLACE INTO sender_mark VALUES (?, ?, ?, ?, ?)",
                     (app, sender, client_id, cseq, ts),
                 )
-            self._inbox_count[(app, account)] = n + 1
+            counts.added(app, account, sender, size)
             return int(cur.lastrowid or 0)
 
         return self.submit(op)
@@ -260,12 +352,12 @@ class SqliteStore:
 
         def op(db: sqlite3.Connection) -> list[InboxRecord]:
             if delete_upto:
-                cur = db.execute(
-                    "DELETE FROM inbox WHERE app=? AND account=? AND iid<=?",
+                rows = db.execute(
+                    "DELETE FROM inbox WHERE app=? AND account=? AND iid<=?"
+                    " RETURNING sender, length(CAST(msg AS BLOB))",
                     (app, account, delete_upto),
-                )
-                if cur.rowcount:
-                    self._inbox_count.pop((app, account), None)
+                ).fetchall()
+                self._counts.removed(app, account, rows)
             rows = db.execute(
                 "SELECT iid, sender, msg, ts FROM inbox"
                 " WHERE app=? AND account=? AND expires>? ORDER BY iid",
@@ -279,13 +371,15 @@ class SqliteStore:
         """Forget delivered-and-acknowledged messages."""
 
         def op(db: sqlite3.Connection) -> None:
-            cur = db.executemany(
-                "DELETE FROM inbox WHERE iid=? AND app=? AND account=?",
-                [(iid, app, account) for iid in iids],
-            )
-            key = (app, account)
-            if key in self._inbox_count:
-                self._inbox_count[key] = max(0, self._inbox_count[key] - cur.rowcount)
+            for start in range(0, len(iids), 500):
+                chunk = iids[start : start + 500]
+                rows = db.execute(
+                    "DELETE FROM inbox WHERE app=? AND account=?"
+                    f" AND iid IN ({','.join('?' * len(chunk))})"
+                    " RETURNING sender, length(CAST(msg AS BLOB))",
+                    (app, account, *chunk),
+                ).fetchall()
+                self._counts.removed(app, account, rows)
 
         return self.submit(op)
 
@@ -308,7 +402,7 @@ class SqliteStore:
             n = db.execute("DELETE FROM inbox WHERE expires<=?", (now,)).rowcount
             db.execute("DELETE FROM sender_mark WHERE updated<=?", (now - mark_ttl,))
             if n:
-                self._inbox_count.clear()
+                self._counts.clear()
             return n
 
         return self.submit(op)
