@@ -112,6 +112,8 @@ class Channels:
         self.joined: dict[ServerSession, Channel] = {}
         self.feeds: dict[tuple[str, str], list[FeedSink]] = {}
         self.quotas = quotas or Quotas()
+        #: Members whose full outbox made us drop events of their channel: how many.
+        self.lagging: dict[ServerSession, int] = {}
         #: Channels created from outside, per (app, account) and per (app, "*").
         self.created: Counter[tuple[str, str]] = Counter()
         hub.register(c.ChannelJoin, self._on_join)
@@ -122,6 +124,7 @@ class Channels:
         hub.register(c.ChannelClearAttr, self._on_clear_attr)
         hub.on_session_start(self._on_session_start)
         hub.on_session_end(self._on_session_end)
+        hub.on_overflow(self._overflow, self._resync)
         self.invoker = Invoker(hub, self)
 
     # --- Public methods: queries (invoke, Server API) ---------------------------------
@@ -389,6 +392,7 @@ class Channels:
         return {}
 
     def _leave(self, session: ServerSession, ch: Channel, code: ErrorCode) -> None:
+        self.lagging.pop(session, None)
         del ch.members[session.account]
         ch.fanout = None
         del self.joined[session]
@@ -427,6 +431,15 @@ class Channels:
         if targets is None:
             targets = ch.fanout = tuple(ch.members.values())
         push = self.hub.push
+        lagging = self.lagging
+        if lagging and isinstance(event, _RESYNCABLE):
+            # A member waiting for its resync gets nothing more before its gap signal.
+            for session in targets:
+                if session in lagging:
+                    lagging[session] += 1
+                else:
+                    push(session, event)
+            return
         for session in targets:
             push(session, event)
 
@@ -434,6 +447,24 @@ class Channels:
 
     def _on_session_start(self, session: ServerSession) -> None:
         self._feed(session.app, c.USER_ONLINE_CHANNEL, c.UserOnline(session.account, 1))
+
+    def _overflow(self, session: ServerSession, event: msgspec.Struct) -> bool:
+        """A member's outbox is full: drop what others did in its channel (a snapshot
+        rebuilds it) rather than end its session (issue 12: others' traffic never does)."""
+        if not isinstance(event, _RESYNCABLE):
+            return False
+        ch = self.joined.get(session)
+        if ch is None or ch.name != event.channel:
+            return False
+        self.lagging[session] = self.lagging.get(session, 0) + 1
+        return True
+
+    def _resync(self, session: ServerSession) -> None:
+        dropped = self.lagging.pop(session, 0)
+        ch = self.joined.get(session)
+        if dropped and ch is not None:
+            self.hub.push(session, c.ChannelGap(ch.name, dropped))
+            self.hub.push(session, self._snapshot(ch))
 
     def _on_session_end(self, session: ServerSession, code: ErrorCode) -> None:
         ch = self.joined.get(session)
@@ -510,6 +541,10 @@ class Channels:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
         self.clear_attrs(ch)
         return {}
+
+
+#: Channel events a snapshot makes up for: dropped for a member whose outbox is full.
+_RESYNCABLE = (c.ChannelMessage, c.ChannelUserJoined, c.ChannelUserLeft, c.ChannelAttrUpdated)
 
 
 def _latest(ch: Channel, limit: int) -> list[str]:
