@@ -124,7 +124,7 @@ class AudioIO:
             self._loop = asyncio.get_running_loop()
             if not self._streams:
                 self.status = None  # a fresh try: devices may be back
-            kinds: list[Literal["input", "output"]] = ["output"] + (["input"] if capture else [])
+            kinds: list[Literal["input", "output"]] = ["output", "input"] if capture else ["output"]
             for kind in kinds:
                 self._users[kind] += 1
                 if self._users[kind] == 1:
@@ -135,7 +135,7 @@ class AudioIO:
     async def stop(self, capture: bool = True) -> None:
         """Undo one ``start``; the last user closes the streams."""
         async with self._busy:
-            kinds: list[Literal["input", "output"]] = ["output"] + (["input"] if capture else [])
+            kinds: list[Literal["input", "output"]] = ["output", "input"] if capture else ["output"]
             for kind in kinds:
                 self._users[kind] = max(self._users[kind] - 1, 0)
                 if self._users[kind] == 0:

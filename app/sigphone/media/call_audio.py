@@ -224,7 +224,7 @@ class CallAudio:
 
     def mute(self, on: bool = True) -> None:
         """Send silence (the RTP stream keeps flowing, so unmuting is instant)."""
-        self.source.muted = on  # type: ignore[attr-defined]
+        self.source.muted = on  # type: ignore[union-attr]
 
     def hold(self, on: bool = True) -> None:
         """Local hold: we send silence and drop what arrives; the connection stays up.

@@ -186,6 +186,8 @@ class TrackReader:
                 frame = await self.track.recv()
             except MediaStreamError:
                 return
+            if not isinstance(frame, av.AudioFrame):
+                continue  # an audio track yields audio frames; anything else is not for us
             samples = frame_to_mono(frame, self._resampler)
             self.frames += 1
             if self.enabled:

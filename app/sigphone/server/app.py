@@ -33,6 +33,7 @@ from sigphone.server.edges.logs import FRAME_SAFE_LOGGER
 from sigphone.server.edges.native import NativeConnection, serve_native
 from sigphone.server.services.calls import Calls
 from sigphone.server.services.channels import Channels
+from sigphone.server.services.presence import Presence
 
 __all__ = ["SignalServer"]
 
@@ -49,6 +50,7 @@ class SignalServer:
         self.hub = Hub(config.apps, self.store, config.hub)
         self.calls = Calls(self.hub, config.calls)
         self.channels = Channels(self.hub, config.channels, quotas=config.quotas)
+        self.presence = Presence(self.hub)
         self.api = (
             None
             if config.api_port is None
@@ -162,7 +164,7 @@ class SignalServer:
                 first = await ws.first_message()
             else:
                 try:
-                    first = await ws.recv(decode=False)  # type: ignore[assignment]
+                    first = await ws.recv(decode=False)
                 except ConnectionClosed:
                     first = None
             if first is None:
