@@ -48,7 +48,8 @@ class EdgeLimits(msgspec.Struct, kw_only=True):
     #: Connections not logged in yet, in total (the oldest of the busiest address makes
     #: room for a new one) and per source address (new ones are refused); edges/guard.py.
     max_pending: int = 1000
-    max_pending_per_address: int = 64
+    #: Behind a reverse proxy every client has the proxy's address: raise it to max_pending.
+    max_pending_per_address: int = 256
 
 
 class RateGuard:
