@@ -39,16 +39,7 @@ async def test_a_channel_flood_in_the_reconnect_window_resyncs_instead_of_ending
 
         ws = await connect(srv.url, compression=None)
         raw = Raw(ws)
-        reply = await raw.call(
-            {
-                "op": "login",
-                "id": 1,
-                "app_id": APP,
-                "account": "lagger",
-                "token": "_no_need_token",
-                "resume": {"session": sid, "seq": seq, "ack": seq},
-            }
-        )
+        reply = await raw.login("lagger", resume={"session": sid, "seq": seq, "ack": seq})
         assert reply["code"] == 0 and reply["data"]["resumed"] is True
         kinds: list[str] = []
         messages: list[str] = []

@@ -202,19 +202,8 @@ async def test_a_poisoned_channel_attribute_never_breaks_joins(server, login):
 
 
 async def _resume(server, account: str, sid: str, seq: int) -> tuple[Raw, dict]:
-    ws = await connect(server.url, compression=None)
-    raw = Raw(ws)
-    reply = await raw.call(
-        {
-            "op": "login",
-            "id": 1,
-            "app_id": APP,
-            "account": account,
-            "token": "_no_need_token",
-            "resume": {"session": sid, "seq": seq},
-        }
-    )
-    return raw, reply
+    raw = Raw(await connect(server.url, compression=None))
+    return raw, await raw.login(account, resume={"session": sid, "seq": seq})
 
 
 async def _events(raw: Raw, n: int) -> list[dict]:

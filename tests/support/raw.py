@@ -38,10 +38,12 @@ class Raw:
         await self.send(payload)
         return await self.recv()
 
-    async def login(self, account: str) -> dict:
-        return await self.call(
-            {"op": "login", "id": 1, "app_id": APP, "account": account, "token": NO_TOKEN}
-        )
+    async def login(self, account: str, resume: dict | None = None) -> dict:
+        """Log in, or resume ``{"session": sid, "seq": n, "ack": n}``."""
+        frame = {"op": "login", "id": 1, "app_id": APP, "account": account, "token": NO_TOKEN}
+        if resume is not None:
+            frame["resume"] = resume
+        return await self.call(frame)
 
 
 class Old:
