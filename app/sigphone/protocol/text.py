@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -120,7 +120,10 @@ def _scrub_value(value: Any) -> Any:
     return value
 
 
-def scrub_struct(obj: msgspec.Struct) -> msgspec.Struct:
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def scrub_struct(obj: S) -> S:
     """A copy of ``obj`` that encodes: what cannot be written is replaced, not lost.
 
     The edges refuse such strings, so this only runs if something slipped past them; a

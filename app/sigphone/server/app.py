@@ -11,7 +11,7 @@ import json
 import logging
 import signal
 import ssl
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -96,8 +96,9 @@ class SignalServer:
             max_queue=64,
             process_request=self._http,
             server_header="sigphone",
-            create_connection=functools.partial(
-                NativeConnection, admission=self.admission, limits=limits
+            create_connection=cast(  # a factory with this server's rules bound
+                type[ServerConnection],
+                functools.partial(NativeConnection, admission=self.admission, limits=limits),
             ),
             # Frame logging at DEBUG would quote message bodies: see edges/logs.py.
             logger=FRAME_SAFE_LOGGER,

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from sigphone.server.app import run_until_cancelled
+from sigphone.server.apps import parse_app, read_apps
 from sigphone.server.config import ServerConfig, default_data_dir
-from sigphone.tools.apps import parse_app, read_apps
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,12 +10,12 @@ from typing import Any
 import platformdirs
 
 from sigphone.server.api.server_api import ApiConfig
+from sigphone.server.apps import parse_app
 from sigphone.server.core.hub import HubConfig
 from sigphone.server.core.quotas import Quotas
 from sigphone.server.edges.native import EdgeLimits
 from sigphone.server.services.calls import CallConfig
 from sigphone.server.services.channels import ChannelsConfig
-from sigphone.tools.apps import parse_app
 
 __all__ = ["ServerConfig", "default_data_dir", "parse_app"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..protocol.names import is_valid_name
 from ..protocol.text import nfc
 from ..protocol.token import make_token
-from .apps import read_apps
+from ..server.apps import read_apps
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -340,7 +340,7 @@ class NativeLink:
         self._queue.clear()
 
 
-def _event_frame(seq: int, event: msgspec.Struct) -> bytes | None:
+def _event_frame(seq: int, event: f.Event) -> bytes | None:
     """The frame of an event; one that cannot be encoded (text that slipped past the edges'
     checks) goes out with that text replaced, and one that still cannot is skipped (its
     sequence number stays unused): one undeliverable event never wedges the connection."""
@@ -415,7 +415,7 @@ class NativeConnection(ServerConnection):
             if not self.admission.admit(self, address):
                 self.admission = None
                 log.info("refused %s: too many connections waiting to log in", address)
-                transport.abort()
+                self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.logged_in()  # no longer waiting, either way
