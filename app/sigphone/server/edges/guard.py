@@ -7,8 +7,9 @@ usual soft limit (1,024) and then nobody could log in. Here:
 
 - ``Admission`` (the WebSocket port): each connection must log in within ``login_timeout``;
   connections not logged in yet are capped per source address (new ones from that address
-  are refused) and in total (the oldest waiting connection of the busiest address is
-  closed to make room), so a newcomer, a login or a ``/healthz`` probe always gets in.
+  are refused) and in total (the oldest idle waiting connection of the busiest address is
+  closed to make room), so a newcomer from another address, a login or a ``/healthz``
+  probe gets in while strangers hold idle connections.
 - ``HttpGuard`` (the Server API port): a cap on open connections and a deadline for the
   first request's headers; aiohttp's keep-alive timeout covers idle connections after it.
 - ``raise_open_file_limit`` and ``capacity``: the process raises its soft limit to the hard
@@ -45,6 +46,9 @@ log = logging.getLogger("sigphone.server")
 #: Descriptors kept out of every cap: the store (database, WAL, shared memory), listening
 #: sockets, the log, the interpreter's own files.
 RESERVED_FILES = 64
+#: Seconds a waiting connection is safe from eviction: a login takes milliseconds, so what
+#: has waited longer is idle, and what is younger is a login in progress.
+MIN_WAIT_BEFORE_EVICTION = 1.0
 #: Without a limit to read (Windows), the caps stay as configured.
 UNLIMITED = 1 << 30
 
@@ -109,21 +113,24 @@ class Admission:
         self.max_pending = max_pending
         self.max_per_address = max_per_address
         #: Waiting connections, oldest first, with their address and deadline timer.
-        self.pending: OrderedDict[Closable, tuple[str, asyncio.TimerHandle]] = OrderedDict()
+        self.pending: OrderedDict[Closable, tuple[str, asyncio.TimerHandle, float]] = OrderedDict()
         self.by_address: Counter[str] = Counter()
         #: Refused and closed connections since start (what the capacity log counts).
         self.refused = 0
         self.expired = 0
 
     def admit(self, conn: Closable, address: str) -> bool:
-        """Register a new connection; False if its address already has its share."""
+        """Register a new connection; False if it is refused (its address has its share, or
+        the total is reached and no stranger can make room)."""
         if self.by_address[address] >= self.max_per_address:
             self.refused += 1
             return False
-        if len(self.pending) >= self.max_pending:
-            self._evict()
-        timer = asyncio.get_running_loop().call_later(self.login_timeout, self._expire, conn)
-        self.pending[conn] = (address, timer)
+        if len(self.pending) >= self.max_pending and not self._evict(address):
+            self.refused += 1
+            return False
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self.login_timeout, self._expire, conn)
+        self.pending[conn] = (address, timer, loop.time())
         self.by_address[address] += 1
         return True
 
@@ -132,7 +139,7 @@ class Admission:
         entry = self.pending.pop(conn, None)
         if entry is None:
             return
-        address, timer = entry
+        address, timer, _ = entry
         timer.cancel()
         self.by_address[address] -= 1
         if not self.by_address[address]:
@@ -144,15 +151,25 @@ class Admission:
             self.done(conn)
             conn.drop(1008, f"log in within {self.login_timeout:g} s")
 
-    def _evict(self) -> None:
-        """Close the oldest waiting connection of the address holding the most."""
-        busiest = self.by_address.most_common(1)[0][0]
-        for conn, (address, _) in self.pending.items():
-            if address == busiest:
+    def _evict(self, newcomer: str) -> bool:
+        """Close the oldest waiting connection of the address holding the most (other than
+        the newcomer's), to let the newcomer in. Not when the newcomer's own address holds
+        more (it is the flooder), nor when that connection is young (a login storm after a
+        restart: logins in progress are let finish, the newcomer retries)."""
+        mine = self.by_address[newcomer]
+        victim = next((a for a, _ in self.by_address.most_common(2) if a != newcomer), None)
+        if victim is None or self.by_address[victim] < mine:
+            return False
+        now = asyncio.get_running_loop().time()
+        for conn, (address, _, since) in self.pending.items():
+            if address == victim:
+                if now - since < MIN_WAIT_BEFORE_EVICTION:
+                    return False
                 self.refused += 1
                 self.done(conn)
                 conn.drop(1013, "too many connections waiting to log in")
-                return
+                return True
+        return False
 
 
 class HttpGuard:
