@@ -113,7 +113,7 @@ class _GuardedSite(web.TCPSite):
         self._server = await asyncio.get_running_loop().create_server(
             self._guard.wrap(server), self._host, self._port, backlog=self._backlog
         )
-        self._bound_port = self._server.sockets[0].getsockname()[1]
+        self.bound_port: int = self._server.sockets[0].getsockname()[1]
 
 
 def _sse_chunk(event: dict[str, Any]) -> bytes | None:
@@ -194,7 +194,7 @@ class ServerApi:
         self.guard_http = HttpGuard(self.config.max_connections, self.config.header_timeout)
         site = _GuardedSite(self._runner, host, port, self.guard_http)
         await site.start()
-        self.port = site.port
+        self.port = site.bound_port
         log.info("Server API on http://%s:%d/api/", host, self.port)
         return self.port
 
