@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ErrorCode, SignalError
+from .text import check_utf8, loads
 
 __all__ = [
     "MAX_CALL_EXTRA_CHARS",
@@ -78,7 +79,7 @@ def _lenient(text: object) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -91,7 +92,7 @@ def check_extra(extra: object, what: str = "extra") -> str:
         raise SignalError(
             ErrorCode.GENERAL_E_LARGE_PARAM, f"{what} is longer than {MAX_CALL_EXTRA_CHARS}"
         )
-    return extra
+    return check_utf8(extra, what)
 
 
 # --- The invite ----------------------------------------------------------------------
@@ -130,9 +131,9 @@ def parse_invite_extra(extra: object) -> InviteExtra:
     if not text.strip():
         return InviteExtra()
     try:
-        obj = json.loads(text)
-    except ValueError:
-        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "extra must be JSON") from None
+        obj = loads(text, "extra")  # valid Unicode inside too, and shallow
+    except SignalError as exc:
+        raise SignalError(exc.code, f"extra must be JSON: {exc.reason}") from None
     if not isinstance(obj, dict):
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "extra must be a JSON object")
     flag = obj.get(REQUIRE_PEER_ONLINE, 0)

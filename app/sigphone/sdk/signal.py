@@ -117,7 +117,7 @@ class Signal:
             await invoke(self.on_login_failed, int(error.code))
             raise error
         try:
-            check_name(account, "account")
+            account = check_name(account, "account")  # NFC, as the server names it
             if reconnect_count < 0 or reconnect_time < 0:
                 raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "reconnect limits must be >= 0")
             session = Session(self, account, token, reconnect_count, reconnect_time)

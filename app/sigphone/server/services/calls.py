@@ -122,7 +122,9 @@ class Calls:
         self.hub = hub
         self.config = config or CallConfig()
         self.call_later: CallLater = call_later or _asyncio_call_later
-        self.calls: dict[str, ServerCall] = {}
+        #: By (app, call id): ids are namespaced per app, so no app can probe, block or
+        #: reach another app's calls by guessing or reusing their ids.
+        self.calls: dict[tuple[str, str], ServerCall] = {}
         self.in_flight: dict[tuple[str, str, str, str], ServerCall] = {}
         self.by_session: dict[ServerSession, set[ServerCall]] = {}
         #: Calls waiting for their callee to log in, by (app, callee).
@@ -161,16 +163,16 @@ class Calls:
         ``caller_session`` None makes a Server API call: the caller side's events go only
         to the listeners. Raises SignalError for bad parameters.
         """
-        check_name(channel, "channel")
-        check_name(callee, "peer")
-        check_name(caller, "account")
+        channel = check_name(channel, "channel")
+        callee = check_name(callee, "peer")
+        caller = check_name(caller, "account")
         opts = c.parse_invite_extra(extra)
         if callee == caller:
             raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "a user cannot call itself")
         cid = c.check_call_id(call_id) if call_id is not None else secrets.token_hex(16)
-        existing = self.calls.get(cid)
+        existing = self.calls.get((app, cid))
         if existing is not None:
-            if existing.app == app and existing.caller_session is caller_session:
+            if existing.caller_session is caller_session:
                 return cid  # the SDK sent the invite again after a reconnect
             raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "call id in use")
         call = ServerCall(
@@ -192,7 +194,7 @@ class Calls:
             # not apply to numbers, it fails at once).
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_PEEROFFLINE))
             return cid
-        self.calls[cid] = call
+        self.calls[(app, cid)] = call
         self.in_flight[call.key] = call
         if caller_session is not None:
             self._bind(call, caller_session)
@@ -263,7 +265,7 @@ class Calls:
 
     def _mine(self, session: ServerSession, cid: str) -> tuple[ServerCall, str]:
         """The call and my side of it; other users' (and other apps') calls do not exist."""
-        call = self.calls.get(c.check_call_id(cid))
+        call = self.calls.get((session.app, c.check_call_id(cid)))
         if call is not None:
             if call.caller_session is session:
                 return call, CALLER
@@ -398,7 +400,7 @@ class Calls:
     def _finish(self, call: ServerCall) -> None:
         call.state = ENDED
         self._cancel_timer(call)
-        self.calls.pop(call.id, None)
+        self.calls.pop((call.app, call.id), None)
         if self.in_flight.get(call.key) is call:
             del self.in_flight[call.key]
         for session in call.sessions:
