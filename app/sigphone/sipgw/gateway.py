@@ -22,7 +22,6 @@ import time
 from typing import Any
 
 from ..media.engine import MediaConfig
-from ..protocol import calls as c
 from ..protocol.call_payloads import (
     DtmfMessage,
     InviteExtra,
@@ -113,8 +112,12 @@ class Gateway:
             token = make_token(cfg.account, cfg.app, cfg.certificate, expires)
         # Several servers: the SDK logs in on the first that answers and rotates through
         # them when it reconnects.
-        session = await Signal(cfg.app, server=cfg.servers).login(cfg.account, token)
-        _take_invites(session, self._on_sigphone_invite)
+        signal = Signal(cfg.app, server=cfg.servers)
+        # The caller hears "ringing" (on_invite_received_by_peer) only once the far phone
+        # rings: OutboundCall confirms the invite on SIP 180/183.
+        signal.auto_confirm_invites = False
+        session = await signal.login(cfg.account, token)
+        session.on_invite_received = self._on_invite_received
         session.on_logout = self._logged_out
         self.session = session
         self.logins += 1
@@ -156,6 +159,9 @@ class Gateway:
                 await self.session.logout()
 
     # --- Entry points ------------------------------------------------------------------------
+
+    def _on_invite_received(self, call: Call) -> None:
+        self._on_sigphone_invite(call, call.to)
 
     def _on_sigphone_invite(self, call: Call, number: str) -> None:
         if not number:  # an ordinary call to the gateway's account: not for us
@@ -214,31 +220,6 @@ class Gateway:
         )
         shown = user.replace("\\", "").replace('"', "")
         return f'"{shown}" <sip:{user}@{domain}>'
-
-
-def _take_invites(session: Session, handler: Any) -> None:
-    """Receive invites without the SDK's automatic confirmation: the gateway confirms (the
-    caller's ``on_invite_received_by_peer``) only when the SIP side rings (180/183).
-
-    The session dispatches events through its table ``_handlers`` (event type -> handler);
-    this session's entry for ``CallIncoming`` is replaced by one that files the Call like
-    the SDK does, minus the ``CallAck``.
-    """
-    calls = session._calls
-
-    async def on_call_incoming(event: c.CallIncoming) -> None:
-        if event.call in calls.table:
-            return  # replayed after a reconnect
-        call = Call(calls, event.call, event.channel, event.account, event.extra, "in")
-        call._released.set()
-        calls.table[call.id] = call
-        handler(call, event.to)
-
-    session._handlers[c.CallIncoming] = on_call_incoming
-
-
-async def _confirm(call: Call) -> None:
-    await call._requests.request(c.CallAck(call=call.id))
 
 
 class _Bridged:
@@ -337,7 +318,7 @@ class OutboundCall(_Bridged):
     def on_progress(self, status: int) -> None:
         if not self.confirmed_ringing and self.call is not None and not self.over:
             self.confirmed_ringing = True
-            self.gw.spawn(_quietly(_confirm(self.call)))
+            self.gw.spawn(_quietly(self.call.confirm()))
 
     def on_confirmed(self) -> None:
         if self._timer is not None:
