@@ -15,13 +15,21 @@ API_LINE = re.compile(rb"Server API on http://\S+:(\d+)/")
 
 class ServerProcess:
     def __init__(
-        self, data: Path, apps: list[str], port: int = 0, extra: list[str] | None = None
+        self,
+        data: Path,
+        apps: list[str],
+        port: int = 0,
+        *,
+        extra: list[str] | None = None,
+        max_files: int | None = None,
     ) -> None:
+        """``extra`` are more command-line flags; ``max_files`` sets the child's open-file
+        limit, soft and hard (POSIX), as a small server machine would have it."""
         self.data = data
         self.apps = apps
         self.port = port
-        #: More command-line flags (a cluster node: --redis URL --node-id ID).
-        self.extra = list(extra or [])
+        self.extra = extra or []
+        self.max_files = max_files
         self.proc: asyncio.subprocess.Process | None = None
         self.url = ""
         self.api_port = 0
@@ -44,19 +52,29 @@ class ServerProcess:
             args += ["--app", app]
         args += self.extra
         self.proc = await asyncio.create_subprocess_exec(
-            *args, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=None if self.max_files is None else self._limit_files,
         )
         assert self.proc.stdout is not None
         async with asyncio.timeout(30):
             line = await self.proc.stdout.readline()
+            api_line = b"" if "--no-api" in args else await self.proc.stdout.readline()
         match = URL_LINE.search(line)
         assert match, f"unexpected first line from sigphone-server: {line!r}"
         self.port = int(match.group(2))
         self.url = f"{match.group(1).decode()}:{self.port}"
-        async with asyncio.timeout(30):  # then the Server API's line (--api-port 0: a free one)
-            while not (api := API_LINE.search(await self.proc.stdout.readline())):
-                pass
-        self.api_port = int(api.group(1))
+        api = API_LINE.search(api_line)
+        while api is None and "--no-api" not in args:  # a cluster node prints its id first
+            async with asyncio.timeout(30):
+                api = API_LINE.search(await self.proc.stdout.readline())
+        self.api_port = int(api.group(1)) if api else 0
+
+    def _limit_files(self) -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.max_files, self.max_files))
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, exactly like a crash."""

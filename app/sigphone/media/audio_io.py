@@ -103,6 +103,8 @@ class AudioIO:
         self.mic = SampleFifo(SAMPLE_RATE // 5)
         #: None while devices work; otherwise the message to show ("no audio device: ...").
         self.status: str | None = None
+        #: Peak level (0..1) of the last captured block: the Settings microphone meter.
+        self.input_level = 0.0
         self.events: list[AudioEvent] = []
         self._users = {"input": 0, "output": 0}
         self._streams: dict[str, _Stream] = {}
@@ -267,7 +269,9 @@ class AudioIO:
 
         def callback(indata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
             s.tick(frames, status)
-            mic.write(indata[:, 0])
+            block = indata[:, 0]
+            mic.write(block)
+            self.input_level = float(np.abs(block).max()) if len(block) else 0.0
 
         return callback
 

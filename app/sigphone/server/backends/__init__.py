@@ -9,6 +9,7 @@ from sigphone.server.backends.base import Broker, Store
 if TYPE_CHECKING:
     from sigphone.server.config import ServerConfig
     from sigphone.server.core.hub import Hub
+    from sigphone.server.core.quotas import Quotas
     from sigphone.server.services.calls import CallConfig, Calls
     from sigphone.server.services.channels import Channels, ChannelsConfig
 
@@ -25,19 +26,19 @@ def make_backend(config: ServerConfig) -> tuple[Store, Broker]:
     from sigphone.server.backends.embedded import LocalBroker, SqliteStore
 
     path = ":memory:" if config.data is None else config.data / "sigphone.sqlite3"
-    return SqliteStore(path), LocalBroker()
+    return SqliteStore(path, config.quotas), LocalBroker()
 
 
-def make_channels(hub: Hub, config: ChannelsConfig) -> Channels:
+def make_channels(hub: Hub, config: ChannelsConfig, quotas: Quotas | None = None) -> Channels:
     """The channel service for the hub's backend: cluster-wide on Redis, else in memory."""
     from sigphone.server.backends.embedded import LocalBroker
     from sigphone.server.services.channels import Channels
 
     if isinstance(hub.broker, LocalBroker):
-        return Channels(hub, config)
+        return Channels(hub, config, quotas=quotas)
     from sigphone.server.backends.redis.channels import ClusterChannels
 
-    return ClusterChannels(hub, hub.broker, config)  # type: ignore[arg-type]
+    return ClusterChannels(hub, hub.broker, config, quotas=quotas)  # type: ignore[arg-type]
 
 
 def make_calls(hub: Hub, config: CallConfig) -> Calls:

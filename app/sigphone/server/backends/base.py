@@ -77,8 +77,10 @@ class Store(Protocol):
         expires: float,
         client_id: str,
         cseq: int,
+        quota: bool = True,
     ) -> asyncio.Future[int]:
-        """Store a message for ``account``; resolves to its inbox id once durable."""
+        """Store a message for ``account``; resolves to its inbox id once durable (``quota``
+        False: the app's own server, outside the per-sender quotas)."""
         ...
 
     def load_inbox(

@@ -24,6 +24,7 @@ from sigphone.protocol import frames as f
 from sigphone.protocol.channels import ChannelMessage
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.names import check_name
+from sigphone.protocol.text import check_utf8
 from sigphone.protocol.token import verify_token
 from sigphone.server.backends.base import Broker, Store
 from sigphone.server.backends.embedded.broker import LocalBroker
@@ -40,6 +41,9 @@ SessionEndHook = Callable[[ServerSession, ErrorCode], object]  # the result is i
 SessionStartHook = Callable[[ServerSession], None]
 #: ``hook(app, account, name, value)`` after a user attribute is stored ("" = deleted).
 AttrHook = Callable[[str, str, str, str], None]
+#: ``hook(session, event)``: the outbox is full; True if the hook's service takes the event
+#: (drops it and will resync the session later) instead of the session being ended.
+OverflowHook = Callable[[ServerSession, msgspec.Struct], bool]
 
 
 @dataclass(slots=True)
@@ -87,6 +91,8 @@ class Hub:
         self.session_end_hooks: list[SessionEndHook] = []
         self.session_start_hooks: list[SessionStartHook] = []
         self.attr_hooks: list[AttrHook] = []
+        self.overflow_hooks: list[OverflowHook] = []
+        self.resync_hooks: list[SessionStartHook] = []
         self._purger: asyncio.Task[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
         self.register(f.Logout, self._on_logout)
@@ -97,6 +103,14 @@ class Hub:
     def register(self, frame_type: type[msgspec.Struct], handler: Handler) -> None:
         """Route requests of ``frame_type`` to ``handler(session, frame)``."""
         self.handlers[frame_type] = handler
+
+    def on_overflow(self, hook: OverflowHook, resync: SessionStartHook) -> None:
+        """When a session's outbox is full, offer each event to ``hook`` before ending the
+        session: a service whose events can be rebuilt (a channel's: from a snapshot) drops
+        them, and ``resync(session)`` runs once acknowledgements drained the outbox to
+        half. Another user's traffic then never ends a session."""
+        self.overflow_hooks.append(hook)
+        self.resync_hooks.append(resync)
 
     def on_session_end(self, hook: SessionEndHook) -> None:
         """Call ``hook(session, reason)`` whenever a session ends for good."""
@@ -160,7 +174,10 @@ class Hub:
         """
         if frame.app_id not in self.apps:
             raise SignalError(ErrorCode.LOGIN_E_FAILED, "unknown app ID")
-        check_name(frame.account, "account")
+        account = check_name(frame.account, "account")
+        if account != frame.account:  # one account whatever its Unicode form (NFC)
+            frame = msgspec.structs.replace(frame, account=account)
+        check_utf8(frame.client_id, "client_id")  # stored with the send marks
         now = self.clock()
         info = verify_token(
             frame.token,
@@ -359,11 +376,15 @@ class Hub:
         """Send a sequenced event; it stays in the outbox until acknowledged."""
         if session.closed:
             return
-        session.seq += 1
-        session.outbox.append(OutboxEntry(session.seq, event, iid, self._expiry(event)))
-        if len(session.outbox) > self.config.max_outbox:
+        if len(session.outbox) >= self.config.max_outbox:
+            for hook in self.overflow_hooks:
+                if hook(session, event):
+                    session.resync = True
+                    return
             self.end_session(session, ErrorCode.LOGOUT_E_NET, "too many unacknowledged events")
             return
+        session.seq += 1
+        session.outbox.append(OutboxEntry(session.seq, event, iid, self._expiry(event)))
         if session.link is not None:
             session.link.send_event(session.seq, event)
 
@@ -394,6 +415,13 @@ class Hub:
                 iids.append(entry.iid)
         if iids:
             self._background_op(self.store.delete_messages(session.app, session.account, iids))
+        if session.resync and len(outbox) <= self.config.max_outbox // 2:
+            session.resync = False
+            for hook in self.resync_hooks:
+                try:
+                    hook(session)
+                except Exception:
+                    log.exception("resync hook failed")
 
     def _background_op(self, fut: asyncio.Future[Any]) -> None:
         self._background.add(fut)

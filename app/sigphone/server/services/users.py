@@ -68,8 +68,11 @@ class Users:
         client_id: str = "",
         cseq: int = 0,
         reply: ReplyData = None,
+        quota: bool = True,
     ) -> asyncio.Future[ReplyData]:
-        """Store a point-to-point message durably, then route it to the peer if online."""
+        """Store a point-to-point message durably, then route it to the peer if online.
+
+        ``quota`` False (the app's own server) skips the per-sender quotas (Quotas)."""
         hub = self.hub
         now = hub.clock()
         fut = hub.store.append_message(
@@ -81,6 +84,7 @@ class Users:
             expires=now + hub.config.inbox_ttl,
             client_id=client_id,
             cseq=cseq,
+            quota=quota,
         )
 
         def delivered(iid: int) -> ReplyData:

@@ -149,7 +149,7 @@ class ClusterCalls(Calls):
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._replies[rid] = fut
         self._to_node(owner, {"t": "req", "rid": rid, "from": self.node, "sid": session.sid,
-                              "frame": f.encode(frame).decode()})  # fmt: skip
+                              "app": session.app, "frame": f.encode(frame).decode()})  # fmt: skip
 
         def expire() -> None:
             if not fut.done():
@@ -164,7 +164,8 @@ class ClusterCalls(Calls):
         for cid, (owner, callee) in list(self.proxied.items()):
             if callee is session:
                 del self.proxied[cid]
-                self._to_node(owner, {"t": "end", "call": cid, "code": int(code)})
+                message = {"t": "end", "app": session.app, "call": cid, "code": int(code)}
+                self._to_node(owner, message)
 
     # --- The wire ------------------------------------------------------------------------------
 
@@ -197,13 +198,13 @@ class ClusterCalls(Calls):
                 else:
                     fut.set_result(msg.get("data") or {})
         elif kind == "end":
-            call = self.calls.get(msg["call"])
+            call = self.calls.get((msg["app"], msg["call"]))
             if call is not None and call.callee_session is not None:
                 super()._session_ended(call.callee_session, ErrorCode(msg["code"]))
 
     def _serve(self, msg: dict[str, Any]) -> None:
         frame = f.decode_client(msg["frame"].encode())
-        call = self.calls.get(getattr(frame, "call", ""))
+        call = self.calls.get((msg["app"], getattr(frame, "call", "")))
         reply: dict[str, Any] = {"t": "rep", "rid": msg["rid"]}
         stub = call.callee_session if call is not None else None
         try:

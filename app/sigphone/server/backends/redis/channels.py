@@ -46,6 +46,7 @@ from sigphone.server.backends.redis import channel_scripts as cs
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.broker import RedisBroker
 from sigphone.server.core.hub import Hub, ReplyData, _then
+from sigphone.server.core.quotas import Quotas
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.channels import Channel, Channels, ChannelsConfig, _check_del
 
@@ -98,12 +99,9 @@ class ClusterChannels(Channels):
         broker: RedisBroker,
         config: ChannelsConfig | None = None,
         *,
-        clock: Callable[[], float] | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
-        if clock is None:
-            super().__init__(hub, config)
-        else:
-            super().__init__(hub, config, clock=clock)
+        super().__init__(hub, config, quotas=quotas)
         self.broker = broker
         self.pipe = broker.pipe
         self.node = broker.node_id
@@ -163,8 +161,11 @@ class ClusterChannels(Channels):
         return self.member_count(app, name)
 
     def set_attr_by_name(  # type: ignore[override]
-        self, app: str, channel: str, name: str, value: str
+        self, app: str, channel: str, name: str, value: str, creator: str = ""
     ) -> asyncio.Future[ReplyData]:
+        """Any channel's attribute (a missing one is created in Redis and expires after its
+        TTL). The quotas of channels created from outside are the embedded server's only:
+        counting them cluster-wide is not done (docs/deployment.md)."""
         self.attr_channel(app, channel)  # special channels have none
         return self._attr(app, channel, "set", name, value)
 

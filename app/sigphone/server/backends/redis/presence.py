@@ -52,7 +52,8 @@ def cluster_presence(hub: Hub, broker: RedisBroker, presence: Presence) -> None:
         accounts = list(reply["status"])
         queries = asyncio.gather(*(broker.query_online(session.app, a) for a in accounts))
         return _then(
-            queries, lambda found: {"status": {a: int(up) for a, up in zip(accounts, found)}}
+            queries,
+            lambda found: {"status": dict(zip(accounts, map(int, found), strict=True))},
         )
 
     presence.status_changed = publish_status  # type: ignore[method-assign]

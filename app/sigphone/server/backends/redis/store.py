@@ -66,7 +66,10 @@ class RedisStore:
         expires: float,
         client_id: str,
         cseq: int,
+        quota: bool = True,
     ) -> asyncio.Future[int]:
+        """As the SQLite store's; the per-sender quotas (``quota``) are not counted here yet:
+        the recipient's inbox limit is (docs/deployment.md, Cluster)."""
         record = json.dumps([sender, msg, ts, expires], ensure_ascii=False)
         # A send without a number (the Server API's) gets a once-token instead: the batch
         # may be sent twice after a broken connection, the message is stored once.
