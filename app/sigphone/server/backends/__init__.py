@@ -36,9 +36,11 @@ def make_channels(hub: Hub, config: ChannelsConfig, quotas: Quotas | None = None
 
     if isinstance(hub.broker, LocalBroker):
         return Channels(hub, config, quotas=quotas)
+    from sigphone.server.backends.redis.broker import RedisBroker
     from sigphone.server.backends.redis.channels import ClusterChannels
 
-    return ClusterChannels(hub, hub.broker, config, quotas=quotas)  # type: ignore[arg-type]
+    assert isinstance(hub.broker, RedisBroker)  # the only other backend
+    return ClusterChannels(hub, hub.broker, config, quotas=quotas)
 
 
 def make_calls(hub: Hub, config: CallConfig) -> Calls:
@@ -48,6 +50,8 @@ def make_calls(hub: Hub, config: CallConfig) -> Calls:
 
     if isinstance(hub.broker, LocalBroker):
         return Calls(hub, config)
+    from sigphone.server.backends.redis.broker import RedisBroker
     from sigphone.server.backends.redis.calls import ClusterCalls
 
-    return ClusterCalls(hub, hub.broker, config)  # type: ignore[arg-type]
+    assert isinstance(hub.broker, RedisBroker)  # the only other backend
+    return ClusterCalls(hub, hub.broker, config)

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import msgspec
 
@@ -30,12 +30,15 @@ from sigphone.server.backends.base import Broker, Store
 from sigphone.server.backends.embedded.broker import LocalBroker
 from sigphone.server.core.session import Link, OutboxEntry, ServerSession
 
-__all__ = ["Hub", "HubConfig", "ReplyData"]
+__all__ = ["Hub", "HubConfig", "ReplyData", "SyncOrFuture"]
 
 log = logging.getLogger("sigphone.server")
 
 ReplyData = dict[str, Any] | None
 T = TypeVar("T")
+#: A result there now or later: the embedded services answer at once, the cluster's (on
+#: Redis) with a future. Callers take either through ``then`` or ``resolve``.
+SyncOrFuture: TypeAlias = T | asyncio.Future[T]
 Handler = Callable[[ServerSession, Any], "ReplyData | asyncio.Future[ReplyData]"]
 SessionEndHook = Callable[[ServerSession, ErrorCode], object]  # the result is ignored
 SessionStartHook = Callable[[ServerSession], None]
@@ -474,9 +477,9 @@ class Hub:
             del session.refused_sends[next(iter(session.refused_sends))]
 
 
-def _then(fut: asyncio.Future[Any], fn: Callable[[Any], ReplyData]) -> asyncio.Future[ReplyData]:
+def _then(fut: asyncio.Future[Any], fn: Callable[[Any], T]) -> asyncio.Future[T]:
     """A future of ``fn(result)``; exceptions pass through. Callbacks keep commit order."""
-    out: asyncio.Future[ReplyData] = asyncio.get_running_loop().create_future()
+    out: asyncio.Future[T] = asyncio.get_running_loop().create_future()
 
     def done(src: asyncio.Future[Any]) -> None:
         if out.cancelled():
@@ -497,7 +500,7 @@ def _then(fut: asyncio.Future[Any], fn: Callable[[Any], ReplyData]) -> asyncio.F
     return out
 
 
-def then(result: Any, fn: Callable[[Any], ReplyData]) -> ReplyData | asyncio.Future[ReplyData]:
+def then(result: Any, fn: Callable[[Any], T]) -> SyncOrFuture[T]:
     """``fn(result)`` now, or once ``result`` resolves if it is a future."""
     if isinstance(result, asyncio.Future):
         return _then(result, fn)

@@ -26,7 +26,7 @@ from sigphone.protocol.call_payloads import encode_end_reason, read_end_reason
 from sigphone.protocol.call_state import CallState, transition
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.names import check_name
-from sigphone.server.core.hub import Hub, ReplyData
+from sigphone.server.core.hub import Hub, ReplyData, SyncOrFuture
 from sigphone.server.core.session import ServerSession
 
 __all__ = ["CallConfig", "Calls", "ServerCall"]
@@ -254,7 +254,11 @@ class Calls:
 
     # --- Requests ------------------------------------------------------------------------
 
-    def _on_invite(self, session: ServerSession, frame: c.CallInvite) -> ReplyData:
+    def _on_invite(self, session: ServerSession, frame: c.CallInvite) -> SyncOrFuture[ReplyData]:
+        return self._invite_here(session, frame)
+
+    def _invite_here(self, session: ServerSession, frame: c.CallInvite) -> ReplyData:
+        """The invite on this node (the cluster's first locates a callee on another node)."""
         cid = c.check_call_id(frame.call)
         self.invite(
             session.app,

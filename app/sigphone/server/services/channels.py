@@ -35,7 +35,7 @@ from sigphone.protocol.limits import (
 )
 from sigphone.protocol.names import check_name, check_text
 from sigphone.protocol.rate import TokenBucket
-from sigphone.server.core.hub import Hub, ReplyData
+from sigphone.server.core.hub import Hub, ReplyData, SyncOrFuture
 from sigphone.server.core.quotas import Quotas
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.invoke import Invoker
@@ -133,31 +133,33 @@ class Channels:
     def get(self, app: str, name: str) -> Channel | None:
         return self.channels.get((app, name))
 
-    def member_count(self, app: str, name: str) -> int:
+    def member_count(self, app: str, name: str) -> SyncOrFuture[int]:
         ch = self.channels.get((app, name))
         return 0 if ch is None else len(ch.members)
 
-    def latest_members(self, app: str, name: str, limit: int) -> list[str]:
+    def latest_members(self, app: str, name: str, limit: int) -> SyncOrFuture[list[str]]:
         """The ``limit`` most recent members, oldest first."""
         ch = self.channels.get((app, name))
         return [] if ch is None else _latest(ch, limit)
 
-    def is_member(self, app: str, name: str, account: str) -> bool:
+    def is_member(self, app: str, name: str, account: str) -> SyncOrFuture[bool]:
         ch = self.channels.get((app, name))
         return ch is not None and account in ch.members
 
-    def user_list(self, app: str, name: str, limit: int) -> tuple[int, list[str]]:
+    def user_list(self, app: str, name: str, limit: int) -> SyncOrFuture[tuple[int, list[str]]]:
         """(members, the ``limit`` latest of them, oldest first)."""
-        return self.member_count(app, name), self.latest_members(app, name, limit)
+        ch = self.channels.get((app, name))
+        return (0, []) if ch is None else (len(ch.members), _latest(ch, limit))
 
-    def channel_attrs(self, app: str, name: str) -> dict[str, str]:
+    def channel_attrs(self, app: str, name: str) -> SyncOrFuture[dict[str, str]]:
         ch = self.channels.get((app, name))
         return {} if ch is None else dict(ch.attrs)
 
     # The queries above and the by-name commands below may answer with a future instead
-    # (the cluster's channels, backends/redis/channels.py): callers go through hub.then.
+    # (the cluster's channels, backends/redis/channels.py): callers go through hub.then or
+    # hub.resolve. The by-name commands answer None (done) or a future of the change.
 
-    def post_message(self, app: str, name: str, sender: str, msg: str) -> int:
+    def post_message(self, app: str, name: str, sender: str, msg: str) -> SyncOrFuture[int]:
         """A message to every member from the app's own server (Server API); returns how
         many members it went to. The size rule is the members' one; the per-user rate limits
         are not, since the sender is not a member."""
@@ -192,7 +194,7 @@ class Channels:
 
         return unsubscribe
 
-    def _feed(self, app: str, channel: str, event: msgspec.Struct) -> None:
+    def _feed(self, app: str, channel: str, event: Event) -> None:
         sinks = self.feeds.get((app, channel))
         if not sinks:
             return
@@ -215,14 +217,14 @@ class Channels:
 
     def set_attr_by_name(
         self, app: str, channel: str, name: str, value: str, creator: str = ""
-    ) -> None:
+    ) -> SyncOrFuture[ReplyData]:
         """Set an attribute of any channel; a missing one is created and lives for its TTL,
         within the quotas of channels created from outside (``creator``: the account, or ""
         for the app's own server)."""
         ch = self.attr_channel(app, channel)
         if ch is not None:
             self.set_attr(ch, name, value)
-            return
+            return None
         self._check_creation_quota(app, creator)
         ch = Channel(app, check_name(channel, "channel"))
         self.set_attr(ch, name, value)  # validates before the channel exists
@@ -232,6 +234,7 @@ class Channels:
         self.created[(app, "*")] += 1
         if ch.expiry is None:
             self._schedule_expiry(ch)
+        return None
 
     def _check_creation_quota(self, app: str, creator: str) -> None:
         quotas = self.quotas
@@ -272,17 +275,19 @@ class Channels:
             ch.settings[name] = setting
             self._apply_setting(ch, name)
 
-    def del_attr_by_name(self, app: str, channel: str, name: str) -> None:
+    def del_attr_by_name(self, app: str, channel: str, name: str) -> SyncOrFuture[ReplyData]:
         """Delete an attribute of any channel (a missing channel has nothing to delete)."""
         ch = self.attr_channel(app, channel)
         _check_del(name)
         if ch is not None:
             self.del_attr(ch, name)
+        return None
 
-    def clear_attrs_by_name(self, app: str, channel: str) -> None:
+    def clear_attrs_by_name(self, app: str, channel: str) -> SyncOrFuture[ReplyData]:
         ch = self.attr_channel(app, channel)
         if ch is not None:
             self.clear_attrs(ch)
+        return None
 
     def del_attr(self, ch: Channel, name: str) -> None:
         _check_del(name)
@@ -353,7 +358,7 @@ class Channels:
         timer = self.timer or asyncio.get_running_loop().call_later
         return timer(delay, fn)
 
-    def _on_join(self, session: ServerSession, frame: c.ChannelJoin) -> ReplyData:
+    def _on_join(self, session: ServerSession, frame: c.ChannelJoin) -> SyncOrFuture[ReplyData]:
         name = check_name(frame.channel, "channel")
         if name in c.SPECIAL_CHANNELS:
             raise SignalError(
@@ -511,7 +516,7 @@ class Channels:
             raise SignalError(code, f"not in channel {name}")
         return ch
 
-    def _on_send(self, session: ServerSession, frame: c.ChannelSend) -> ReplyData:
+    def _on_send(self, session: ServerSession, frame: c.ChannelSend) -> SyncOrFuture[ReplyData]:
         if frame.msg_id:
             check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
         reply = {"msg_id": frame.msg_id}
@@ -557,17 +562,23 @@ class Channels:
                 ErrorCode.SENDMESSAGE_E_OTHER, "the channel's message rate limit is reached"
             )
 
-    def _on_set_attr(self, session: ServerSession, frame: c.ChannelSetAttr) -> ReplyData:
+    def _on_set_attr(
+        self, session: ServerSession, frame: c.ChannelSetAttr
+    ) -> SyncOrFuture[ReplyData]:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
         self.set_attr(ch, frame.name, frame.value)
         return {}
 
-    def _on_del_attr(self, session: ServerSession, frame: c.ChannelDelAttr) -> ReplyData:
+    def _on_del_attr(
+        self, session: ServerSession, frame: c.ChannelDelAttr
+    ) -> SyncOrFuture[ReplyData]:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
         self.del_attr(ch, frame.name)
         return {}
 
-    def _on_clear_attr(self, session: ServerSession, frame: c.ChannelClearAttr) -> ReplyData:
+    def _on_clear_attr(
+        self, session: ServerSession, frame: c.ChannelClearAttr
+    ) -> SyncOrFuture[ReplyData]:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
         self.clear_attrs(ch)
         return {}

@@ -17,12 +17,12 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import MAX_ATTRS_PER_USER, MAX_INBOX_PER_USER
+from sigphone.server.backends.base import InboxRecord
 from sigphone.server.core.quotas import Quotas
 
 __all__ = ["InboxRecord", "SqliteStore"]
@@ -75,14 +75,6 @@ def _private(path: Path) -> None:
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if file.exists():
             os.chmod(file, 0o600)
-
-
-@dataclass(frozen=True, slots=True)
-class InboxRecord:
-    iid: int
-    sender: str
-    msg: str
-    ts: float
 
 
 Op = Callable[[sqlite3.Connection], Any]

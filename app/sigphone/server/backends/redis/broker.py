@@ -29,7 +29,7 @@ from sigphone.protocol import frames as f
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.server.backends.base import ClusterConfig
 from sigphone.server.backends.redis import scripts as s
-from sigphone.server.backends.redis.pipe import NETWORK_ERRORS, Pipe, redis_client
+from sigphone.server.backends.redis.pipe import NETWORK_ERRORS, Build, Pipe, redis_client
 from sigphone.server.backends.redis.store import RedisStore
 
 if TYPE_CHECKING:
@@ -188,9 +188,7 @@ class RedisBroker:
                     if time.monotonic() - first < self.config.reap_grace:
                         continue
                     lock = f"{s.PREFIX}reap:{node}"
-                    got = await self.pipe.submit(
-                        lambda p, lock=lock: p.set(lock, self.node_id, nx=True, ex=60)
-                    )
+                    got = await self.pipe.submit(self._take_lock(lock))
                     if got:
                         await self._reap(node)
                         dead_since.pop(node, None)
@@ -203,18 +201,22 @@ class RedisBroker:
         for raw in sessions:
             app, account, sid = raw.decode().split("\n", 2)
             pres = s.key("pres", app, account)
-            released = await self.pipe.submit(
-                lambda p, pres=pres, sid=sid, app=app, account=account: self.pipe.script(
-                    p, s.RELEASE, 1, pres, node, sid, app, account
-                )
-            )
+            released = await self.pipe.submit(self._release(pres, node, sid, app, account))
             if int(released):
                 for hook in self.reaped_sessions:
                     hook(app, account)
-        for hook in self.reaped_nodes:
-            await hook(node)
+        for take_over in self.reaped_nodes:
+            await take_over(node)
         self.pipe.submit(lambda p: p.srem(s.NODES, node))
         self.pipe.submit(lambda p: p.delete(f"{s.PREFIX}sess:{node}"))
+
+    def _take_lock(self, lock: str) -> Build:
+        """The reap lock of a dead node: one live node cleans up after it."""
+        return lambda p: p.set(lock, self.node_id, nx=True, ex=60)
+
+    def _release(self, pres: str, node: str, sid: str, app: str, account: str) -> Build:
+        """Drop a dead node's presence of ``account`` (unless it moved to a live node)."""
+        return lambda p: self.pipe.script(p, s.RELEASE, 1, pres, node, sid, app, account)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -259,7 +261,7 @@ class RedisBroker:
                 log.exception("Redis channel listener failed; resubscribing")
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py: untyped
                 with contextlib.suppress(Exception):
                     await client.aclose()
             await asyncio.sleep(delay)

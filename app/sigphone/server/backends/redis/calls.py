@@ -34,7 +34,7 @@ from sigphone.protocol.call_payloads import encode_end_reason
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.broker import RedisBroker
-from sigphone.server.core.hub import Hub, ReplyData, _then
+from sigphone.server.core.hub import Handler, Hub, ReplyData, SyncOrFuture, _then
 from sigphone.server.core.session import OutboxEntry, ServerSession
 from sigphone.server.services.calls import CallConfig, Calls
 
@@ -78,14 +78,16 @@ class ClusterCalls(Calls):
         self._located: dict[tuple[str, str], ServerSession] = {}
         #: Callee side: call id -> (owner node, the callee's session).
         self.proxied: dict[str, tuple[str, ServerSession]] = {}
-        self._replies: dict[int, asyncio.Future[Any]] = {}
+        self._replies: dict[int, asyncio.Future[ReplyData]] = {}
         self._ids = itertools.count(1)
         self._watch: asyncio.Task[None] | None = None
         broker.call_messages = self._on_message
         broker.subscribe_all("call-online", self._someone_online)
         hub.on_session_start(self._announce)
         #: The service's own handlers of the callee's requests (the owner runs them).
-        self.local = {t: hub.handlers[t] for t in _CALLEE_REQUESTS}
+        self.local: dict[type[msgspec.Struct], Handler] = {
+            t: hub.handlers[t] for t in _CALLEE_REQUESTS
+        }
         for frame_type in _CALLEE_REQUESTS:
             hub.register(frame_type, self._route)
 
@@ -95,9 +97,9 @@ class ClusterCalls(Calls):
         local = self.hub.sessions.get((app, callee))
         return local if local is not None else self._located.pop((app, callee), None)
 
-    def _on_invite(self, session: ServerSession, frame: k.CallInvite):  # type: ignore[override]
+    def _on_invite(self, session: ServerSession, frame: k.CallInvite) -> SyncOrFuture[ReplyData]:
         if (session.app, frame.peer) in self.hub.sessions or not isinstance(frame.peer, str):
-            return super()._on_invite(session, frame)
+            return self._invite_here(session, frame)
         self._ensure_watch()
         where = self.broker.locate(session.app, frame.peer)
 
@@ -106,7 +108,7 @@ class ClusterCalls(Calls):
                 stub = self._stub(session.app, frame.peer, *found)
                 self._located[(session.app, frame.peer)] = stub
             try:
-                return super(ClusterCalls, self)._on_invite(session, frame)
+                return self._invite_here(session, frame)
             finally:
                 self._located.pop((session.app, frame.peer), None)
 
@@ -140,13 +142,13 @@ class ClusterCalls(Calls):
 
     # --- Callee side: requests go to the owner -------------------------------------------
 
-    def _route(self, session: ServerSession, frame: Any):
+    def _route(self, session: ServerSession, frame: Any) -> SyncOrFuture[ReplyData]:
         proxied = self.proxied.get(getattr(frame, "call", ""))
         if proxied is None or proxied[1] is not session:
             return self.local[type(frame)](session, frame)
         owner, _ = proxied
         rid = next(self._ids)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[ReplyData] = asyncio.get_running_loop().create_future()
         self._replies[rid] = fut
         self._to_node(owner, {"t": "req", "rid": rid, "from": self.node, "sid": session.sid,
                               "app": session.app, "frame": f.encode(frame).decode()})  # fmt: skip

@@ -20,17 +20,19 @@ Per node, not cluster-wide (docs/deployment.md): the rate limits of large channe
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from sigphone.protocol import channels as c
 from sigphone.protocol import frames as f
+from sigphone.protocol.base import Event
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import (
     MAX_ATTRS_PER_CHANNEL,
@@ -45,7 +47,8 @@ from sigphone.protocol.rate import TokenBucket
 from sigphone.server.backends.redis import channel_scripts as cs
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.broker import RedisBroker
-from sigphone.server.core.hub import Hub, ReplyData, _then
+from sigphone.server.backends.redis.pipe import Build
+from sigphone.server.core.hub import Hub, ReplyData, SyncOrFuture, _then
 from sigphone.server.core.quotas import Quotas
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.channels import Channel, Channels, ChannelsConfig, _check_del
@@ -54,6 +57,7 @@ __all__ = ["ClusterChannels"]
 
 log = logging.getLogger("sigphone.server")
 
+T = TypeVar("T")
 Offset = tuple[int, int]
 #: Entries kept in a channel's history: a member away longer than this gets a gap snapshot.
 HISTORY = 10_000
@@ -79,6 +83,19 @@ def _pairs(flat: list[Any]) -> dict[str, str]:
     return {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
+def _user_list(reply: list[Any]) -> tuple[int, list[str]]:
+    return int(reply[0]), [_text(a) for a in reply[1]]
+
+
+def _latest_of(user_list: tuple[int, list[str]]) -> list[str]:
+    return user_list[1]
+
+
+def _holders(base: str) -> Build:
+    """The command reading which node holds each member of a channel."""
+    return lambda p: p.hgetall(base + ":mn")
+
+
 @dataclass(eq=False, slots=True)
 class Replica(Channel):
     """A node's copy of a channel its members are in (``members``: local ones only)."""
@@ -89,7 +106,7 @@ class Replica(Channel):
     #: Events up to this offset are in the member's snapshot (or replay): not pushed again.
     since: dict[ServerSession, Offset] = field(default_factory=dict)
     #: Sessions whose join is under way, with the events pushed to the channel meanwhile.
-    pending: dict[ServerSession, list[tuple[Offset, msgspec.Struct]]] = field(default_factory=dict)
+    pending: dict[ServerSession, list[tuple[Offset, Event]]] = field(default_factory=dict)
 
 
 class ClusterChannels(Channels):
@@ -113,29 +130,27 @@ class ClusterChannels(Channels):
 
     # --- Queries (futures: the state is in Redis) ---------------------------------------
 
-    def _read(self, app: str, name: str, what: str, arg: object, parse: Callable[[Any], Any]):
+    def _read(
+        self, app: str, name: str, what: str, arg: object, parse: Callable[[Any], T]
+    ) -> asyncio.Future[T]:
         base = cs.channel_key(app, check_name(name, "channel"))
         return self.pipe.submit(
             lambda p: self.pipe.script(p, cs.READ, 0, base, app, name, HISTORY, what, arg), parse
         )
 
-    def member_count(self, app: str, name: str) -> asyncio.Future[int]:  # type: ignore[override]
+    def member_count(self, app: str, name: str) -> asyncio.Future[int]:
         return self._read(app, name, "num", "", int)
 
     def user_list(self, app: str, name: str, limit: int) -> asyncio.Future[tuple[int, list[str]]]:
-        return self._read(
-            app, name, "users", limit, lambda r: (int(r[0]), [_text(a) for a in r[1]])
-        )
+        return self._read(app, name, "users", limit, _user_list)
 
-    def latest_members(  # type: ignore[override]
-        self, app: str, name: str, limit: int
-    ) -> asyncio.Future[list[str]]:
-        return _then(self.user_list(app, name, limit), lambda r: r[1])  # type: ignore[return-value]
+    def latest_members(self, app: str, name: str, limit: int) -> asyncio.Future[list[str]]:
+        return _then(self.user_list(app, name, limit), _latest_of)
 
-    def is_member(self, app: str, name: str, account: str) -> asyncio.Future[bool]:  # type: ignore[override]
+    def is_member(self, app: str, name: str, account: str) -> asyncio.Future[bool]:
         return self._read(app, name, "isin", account, lambda r: bool(int(r)))
 
-    def channel_attrs(self, app: str, name: str) -> asyncio.Future[dict[str, str]]:  # type: ignore[override]
+    def channel_attrs(self, app: str, name: str) -> asyncio.Future[dict[str, str]]:
         return self._read(app, name, "attrs", "", _pairs)
 
     # --- Commands ------------------------------------------------------------------------
@@ -148,9 +163,7 @@ class ClusterChannels(Channels):
             lambda p: self.pipe.script(p, script, 0, base, app, name, HISTORY, *args), parse
         )
 
-    def post_message(  # type: ignore[override]
-        self, app: str, name: str, sender: str, msg: str
-    ) -> asyncio.Future[int]:
+    def post_message(self, app: str, name: str, sender: str, msg: str) -> asyncio.Future[int]:
         check_name(name, "channel")
         check_name(sender, "sender")
         ch = self.channels.get((app, name))
@@ -160,7 +173,7 @@ class ClusterChannels(Channels):
         self._script(cs.POST, app, name, "", payload, "", 0, "")
         return self.member_count(app, name)
 
-    def set_attr_by_name(  # type: ignore[override]
+    def set_attr_by_name(
         self, app: str, channel: str, name: str, value: str, creator: str = ""
     ) -> asyncio.Future[ReplyData]:
         """Any channel's attribute (a missing one is created in Redis and expires after its
@@ -169,18 +182,18 @@ class ClusterChannels(Channels):
         self.attr_channel(app, channel)  # special channels have none
         return self._attr(app, channel, "set", name, value)
 
-    def del_attr_by_name(  # type: ignore[override]
-        self, app: str, channel: str, name: str
-    ) -> asyncio.Future[ReplyData]:
+    def del_attr_by_name(self, app: str, channel: str, name: str) -> asyncio.Future[ReplyData]:
         self.attr_channel(app, channel)
         _check_del(name)
         return self._attr(app, channel, "del", name, "")
 
-    def clear_attrs_by_name(self, app: str, channel: str) -> asyncio.Future[ReplyData]:  # type: ignore[override]
+    def clear_attrs_by_name(self, app: str, channel: str) -> asyncio.Future[ReplyData]:
         self.attr_channel(app, channel)
         return self._attr(app, channel, "clear", "", "")
 
-    def _attr(self, app: str, channel: str, op: str, name: str, value: str):
+    def _attr(
+        self, app: str, channel: str, op: str, name: str, value: str
+    ) -> asyncio.Future[ReplyData]:
         if op == "set":
             check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
             check_text(value, "attribute value", MAX_CHANNEL_ATTR_VALUE_CHARS)
@@ -207,7 +220,7 @@ class ClusterChannels(Channels):
 
     # --- Requests of members --------------------------------------------------------------
 
-    def _on_join(self, session: ServerSession, frame: c.ChannelJoin) -> asyncio.Future[ReplyData]:  # type: ignore[override]
+    def _on_join(self, session: ServerSession, frame: c.ChannelJoin) -> asyncio.Future[ReplyData]:
         name = check_name(frame.channel, "channel")
         if name in c.SPECIAL_CHANNELS:
             raise SignalError(
@@ -233,7 +246,7 @@ class ClusterChannels(Channels):
             payload, self.config.user_list_max, since, epoch,
         )  # fmt: skip
         fut.add_done_callback(lambda fut: self._join_failed(session, ch, fut))
-        return _then(fut, lambda result: self._joined(session, ch, result))  # type: ignore[arg-type]
+        return _then(fut, lambda result: self._joined(session, ch, result))
 
     def _make_pending(self, ch: Replica, session: ServerSession) -> None:
         ch.members.pop(session.account, None)
@@ -350,9 +363,7 @@ class ClusterChannels(Channels):
     def _schedule_expiry(self, ch: Channel) -> None:
         return None  # Redis expires an empty channel's keys (channel_scripts.LEAVE)
 
-    def _on_send(
-        self, session: ServerSession, frame: c.ChannelSend
-    ) -> ReplyData | asyncio.Future[ReplyData]:  # type: ignore[override]
+    def _on_send(self, session: ServerSession, frame: c.ChannelSend) -> SyncOrFuture[ReplyData]:
         if frame.msg_id:
             check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
         reply = {"msg_id": frame.msg_id}
@@ -390,16 +401,22 @@ class ClusterChannels(Channels):
 
         return _then(fut, done)
 
-    def _on_set_attr(self, session: ServerSession, frame: c.ChannelSetAttr):  # type: ignore[override]
+    def _on_set_attr(
+        self, session: ServerSession, frame: c.ChannelSetAttr
+    ) -> asyncio.Future[ReplyData]:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
         return self._attr(ch.app, ch.name, "set", frame.name, frame.value)
 
-    def _on_del_attr(self, session: ServerSession, frame: c.ChannelDelAttr):  # type: ignore[override]
+    def _on_del_attr(
+        self, session: ServerSession, frame: c.ChannelDelAttr
+    ) -> asyncio.Future[ReplyData]:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
         _check_del(frame.name)
         return self._attr(ch.app, ch.name, "del", frame.name, "")
 
-    def _on_clear_attr(self, session: ServerSession, frame: c.ChannelClearAttr):  # type: ignore[override]
+    def _on_clear_attr(
+        self, session: ServerSession, frame: c.ChannelClearAttr
+    ) -> asyncio.Future[ReplyData]:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
         return self._attr(ch.app, ch.name, "clear", "", "")
 
@@ -460,7 +477,7 @@ class ClusterChannels(Channels):
 
     def _event(
         self, ch: Replica, offset: str, quiet: str, payload: str, live: bool
-    ) -> msgspec.Struct | None:
+    ) -> Event | None:
         """The protocol event of a history entry; ``live`` also updates the replica."""
         data = json.loads(payload)
         off = f"{ch.epoch}/{offset}"
@@ -516,9 +533,7 @@ class ClusterChannels(Channels):
                     cs.JOIN, ch.app, ch.name, session.account, self.node,
                     secrets.token_hex(8), payload, self.config.user_list_max, since, epoch,
                 )  # fmt: skip
-                fut.add_done_callback(
-                    lambda fut, session=session, ch=ch: self._rejoined(session, ch, fut)
-                )
+                fut.add_done_callback(functools.partial(self._rejoined, session, ch))
 
     def _rejoined(self, session: ServerSession, ch: Replica, fut: asyncio.Future[Any]) -> None:
         if fut.cancelled() or fut.exception() is not None:
@@ -543,7 +558,7 @@ class ClusterChannels(Channels):
         for raw in channels:
             app, name = raw.decode().split("\n", 1)
             base = cs.channel_key(app, name)
-            held = await self.pipe.submit(lambda p, base=base: p.hgetall(base + ":mn"))
+            held = await self.pipe.submit(_holders(base))
             for account_raw, holder in held.items():
                 if holder.decode() != node:
                     continue
@@ -558,7 +573,7 @@ class ClusterChannels(Channels):
 
     # --- Special feeds from every node ---------------------------------------------------
 
-    def _feed(self, app: str, channel: str, event: msgspec.Struct) -> None:
+    def _feed(self, app: str, channel: str, event: Event) -> None:
         data = "\n".join((app, channel)) + "\n" + f.encode_event_body(event).decode()
         self.broker.publish_all("channels", data)
 

@@ -147,7 +147,7 @@ class Pipe:
             except NETWORK_ERRORS as exc:
                 self.reachable = False
                 with contextlib.suppress(Exception):
-                    await pipe.reset()
+                    await pipe.reset()  # type: ignore[no-untyped-call]  # redis-py: untyped
                 if time.monotonic() >= deadline:
                     log.warning("Redis unreachable for %d operation(s): %r", len(batch), exc)
                     self._fail(batch, unreachable(type(exc).__name__))

@@ -49,6 +49,8 @@ def cluster_presence(hub: Hub, broker: RedisBroker, presence: Presence) -> None:
 
     def subscribe(session: ServerSession, frame: PresenceSubscribe) -> Any:
         reply = original_subscribe(session, frame)  # validates and registers the watch
+        # The presence service answers at once, with the local status of every account.
+        assert isinstance(reply, dict)
         accounts = list(reply["status"])
         queries = asyncio.gather(*(broker.query_online(session.app, a) for a in accounts))
         return _then(

@@ -79,8 +79,8 @@ class RedisStore:
             s.key("mark", app, sender),
             s.key("pres", app, account),
         )
-        args = (client_id, cseq if client_id else 0, MAX_INBOX_PER_USER, self.ttl, record, once)
-        args += (app, account)
+        seq = cseq if client_id else 0
+        args = (client_id, seq, MAX_INBOX_PER_USER, self.ttl, record, once, app, account)
 
         def parse(reply: Any) -> int:
             iid = int(reply)
