@@ -161,8 +161,8 @@ def main() -> None:
     p.add_argument(
         "--ack-delay",
         type=float,
-        default=0.02,
-        help="seconds our sessions wait before acknowledging (SDK default 0.02)",
+        default=sc.ACK_DELAY,
+        help="the quiet-connection ack delay of our sessions' AckClock (the SDK's default)",
     )
     p.add_argument(
         "--before",

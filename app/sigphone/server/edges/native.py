@@ -538,17 +538,25 @@ class _Inbound:
                 SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down"),
             )
             return
+        session = self.session
+        seq = f.parse_ack(data)  # most of what clients send: no general decode
+        if seq is not None:
+            if session is not None:
+                self.hub.ack(session, seq)
+            return
         try:
             frame = f.decode_client(data)
         except SignalError as exc:
             link.reply_error(f.request_id_of(data), exc)
             return
-        session = self.session
         if type(frame) is f.Ack:
             if session is not None:
                 self.hub.ack(session, frame.seq)
             return
         rid: int = frame.id  # type: ignore[union-attr]  # every frame but Ack (above) has one
+        ack: int = frame.ack  # type: ignore[union-attr]  # a cumulative ack riding along
+        if ack and session is not None and not session.closed:
+            self.hub.ack(session, ack)
         if isinstance(frame, f.Login):
             if session is not None and not session.closed:
                 link.reply_error(
