@@ -151,7 +151,9 @@ async def _with_server(kind: str, durable: bool = True) -> tuple[Server, Gen]:
     server = await start_server(
         "sigphone" if _is_ours(kind) else kind, SERVER_CORE, durable=durable, src=src
     )
-    gen = Gen(server.url, "sigphone" if _is_ours(kind) else "raw", ACK_DELAY)
+    gen = Gen(
+        server.url, "sigphone" if _is_ours(kind) else "raw", ACK_DELAY, old_acks=kind == BEFORE
+    )
     gen.start()
     return server, gen
 

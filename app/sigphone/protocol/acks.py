@@ -8,8 +8,9 @@ rule here keeps acks fast when the connection is quiet and spaces them out under
 - an ack is due ``delay`` after the event that makes one due (``delay`` = the SDK's
   ``ack_delay``, 20 ms): at low load every event is acknowledged within 20 ms;
 - if that event came within ``delay_max`` of the previous ack (the connection is busy),
-  the gap since the previous ack doubles, up to ``delay_max`` (0.5 s): under sustained load
-  a connection sends at most ``1 / delay_max`` timed acks per second;
+  the gap since the previous ack doubles, up to ``delay_max`` (1 s): under sustained load
+  a connection sends at most ``1 / delay_max`` timed acks per second (measured: at 0.5 s the
+  acks of a 1x1000 fan-out at 20k deliveries/s still took ~20% of the server's CPU);
 - ``batch`` finished events (64) are acknowledged at once, whatever the clock;
 - an event is therefore acknowledged within ``max(delay, delay_max)`` or ``batch`` events,
   which bounds the server's outbox and the replay of a resume.
@@ -25,7 +26,7 @@ __all__ = ["ACK_BATCH", "ACK_DELAY", "ACK_DELAY_MAX", "AckClock"]
 #: The SDK's defaults (``Signal.ack_batch`` and ``Signal.ack_delay``; the bound is fixed).
 ACK_BATCH = 64
 ACK_DELAY = 0.02
-ACK_DELAY_MAX = 0.5
+ACK_DELAY_MAX = 1.0
 
 
 class AckClock:
