@@ -10,6 +10,7 @@ SIP gateway) reads and writes them only through this module:
   which travel untouched;
 - the accept extra: ``sdp``, the callee's answer;
 - end and failure reasons: ``{"ecode": N}`` in ``on_invite_failed`` / ``on_invite_end_by_*``;
+  calls through the SIP gateway add the SIP status and reason phrase (``"sip"``, ``"reason"``);
 - the refuse extra: ``{"busy": 1}`` when the callee is busy (in a call, do-not-disturb);
 - call messages (``on_invite_msg``): DTMF, an SDP offer or answer (renegotiation), hold and
   resume, and anything else, which stays text.
@@ -42,12 +43,14 @@ __all__ = [
     "encode_end_reason",
     "encode_invite_extra",
     "encode_refuse_extra",
+    "encode_sip_reason",
     "parse_invite_extra",
     "read_accept_sdp",
     "read_call_message",
     "read_end_reason",
     "read_invite_extra",
     "read_refuse_busy",
+    "read_sip_status",
 ]
 
 #: A call's ``extra``: up to 8K characters (Web API, channelInviteUser2).
@@ -57,6 +60,8 @@ SRC_NUM = "srcNum"
 SDP = "sdp"
 REQUIRE_PEER_ONLINE = "_require_peer_online"
 ECODE = "ecode"
+SIP = "sip"
+REASON = "reason"
 
 
 def _dumps(value: dict[str, Any]) -> str:
@@ -170,6 +175,22 @@ def read_accept_sdp(extra: object) -> str | None:
 
 def encode_end_reason(code: int) -> str:
     return _dumps({ECODE: int(code)})
+
+
+def encode_sip_reason(status: int, reason: str = "", ecode: int | None = None) -> str:
+    """A SIP gateway's end, refusal or failure extra: ``{"ecode": N, "sip": 486,
+    "reason": "Busy Here"}`` (``ecode`` only for failures)."""
+    obj: dict[str, Any] = {} if ecode is None else {ECODE: int(ecode)}
+    obj[SIP] = int(status)
+    if reason:
+        obj[REASON] = reason[:200]
+    return _dumps(obj)
+
+
+def read_sip_status(extra: object) -> int | None:
+    """The SIP status in a gateway's end/refusal/failure extra, or None."""
+    code = _lenient(extra).get(SIP)
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def read_end_reason(extra: object) -> int | None:

@@ -75,6 +75,10 @@ class Signal:
         #: How long (seconds), and how many, events wait for a callback not assigned yet.
         self.callback_wait = 10.0
         self.callback_backlog = 1000
+        #: Confirm every incoming invite at once (the caller's on_invite_received_by_peer),
+        #: as the seeds do. A gateway sets False and calls ``Call.confirm()`` when the far
+        #: phone really rings (docs/sdk.md, "Additions to the seed").
+        self.auto_confirm_invites = True
         #: TLS settings for a wss:// server (None: the system's default trust store).
         self.ssl: ssl.SSLContext | None = None
         self.session: Session | None = None

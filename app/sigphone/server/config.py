@@ -67,6 +67,10 @@ class ServerConfig:
             cfg.tls_key = (path.parent / server["tls_key"]).resolve()
         for app in raw.get("apps", []):
             cfg.apps[str(app["id"])] = app.get("certificate") or None
+            gateway = app.get("gateway")  # the app's SIP gateway account(s) (K6)
+            if gateway:
+                names = [gateway] if isinstance(gateway, str) else gateway
+                cfg.calls.gateways[str(app["id"])] = [str(n) for n in names]
         sections = {
             "hub": cfg.hub,
             "limits": cfg.limits,
