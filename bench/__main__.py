@@ -43,6 +43,31 @@ def _table(rows: list[sc.Row], ceiling: float) -> str:
     return "\n".join(lines)
 
 
+def _ratios(rows: list[sc.Row]) -> str:
+    """Our rows against Socket.IO's and our ``--before`` server's at the same load (server
+    CPU per delivery and p99, lower is better): the figures issue 17's targets are about."""
+    by_load: dict[tuple[str, str], dict[str, sc.Row]] = {}
+    for r in rows:
+        key = (r.scenario, r.load.replace(" (saturated)", ""))
+        by_load.setdefault(key, {})[r.server] = r
+    head = (
+        f"{'scenario':<9} {'server':<31} {'load':<40} {'srv us / sio':>12} {'p99 / sio':>10} "
+        f"{'srv us / before':>16}"
+    )
+    lines = [head, "-" * len(head)]
+    for (scenario, load), group in by_load.items():
+        sio = next((r for name, r in group.items() if name.startswith("socket.io")), None)
+        for name, r in group.items():
+            if not name.startswith("sigphone") or name.startswith(sc.BEFORE):
+                continue
+            before = group.get(name.replace("sigphone", sc.BEFORE, 1))
+            cpu = f"{r.us_per / sio.us_per:.2f}" if sio and sio.us_per else "-"
+            p99 = f"{r.p99_ms / sio.p99_ms:.2f}" if sio and sio.p99_ms else "-"
+            old = f"{r.us_per / before.us_per:.2f}" if before and before.us_per else "-"
+            lines.append(f"{scenario:<9} {name:<31} {load:<40} {cpu:>12} {p99:>10} {old:>16}")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def _median_rows(rows: list[sc.Row]) -> list[sc.Row]:
     """One row per (scenario, server, load): the repetition with the median server CPU.
 
@@ -136,6 +161,9 @@ async def run(args: argparse.Namespace) -> list[sc.Row]:
             await step(f"{label} (repetition {rep + 1})", make())
     rows = _median_rows(rows)
     print(_table(rows, ceiling))
+    ratios = _ratios(rows)
+    if ratios:
+        print("\nratios (lower is better; sio = Socket.IO in this run):\n" + ratios)
     if ceiling:
         print(
             f"\nload generator ceiling: {ceiling:.0f} deliveries/s (1 s / its CPU per "
@@ -171,8 +199,8 @@ def main() -> None:
     p.add_argument(
         "--ack-delay",
         type=float,
-        default=0.02,
-        help="seconds our sessions wait before acknowledging (SDK default 0.02)",
+        default=sc.ACK_DELAY,
+        help="the quiet-connection ack delay of our sessions' AckClock (the SDK's default)",
     )
     p.add_argument(
         "--before",

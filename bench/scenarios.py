@@ -16,6 +16,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from sigphone.protocol.acks import ACK_DELAY as _SDK_ACK_DELAY
+
 from .common import rss_bytes, taskset
 from .loadgen import Gen, RateStep, channel_sender, p2p_sender
 from .servers import NODE_DIR, Server, start_server
@@ -28,8 +30,8 @@ CLIENT_CORE = 1
 #: from the tree given with ``--before`` (see ``BEFORE_SRC``).
 BEFORE = "sigphone@before"
 BEFORE_SRC: str | None = None
-#: Seconds a session waits before acknowledging events (the SDK's default ack_delay).
-ACK_DELAY = 0.02
+#: The quiet-connection ack delay of the sessions' AckClock (the SDK's default ack_delay).
+ACK_DELAY = _SDK_ACK_DELAY
 
 
 def _is_ours(kind: str) -> bool:
@@ -149,7 +151,9 @@ async def _with_server(kind: str, durable: bool = True) -> tuple[Server, Gen]:
     server = await start_server(
         "sigphone" if _is_ours(kind) else kind, SERVER_CORE, durable=durable, src=src
     )
-    gen = Gen(server.url, "sigphone" if _is_ours(kind) else "raw", ACK_DELAY)
+    gen = Gen(
+        server.url, "sigphone" if _is_ours(kind) else "raw", ACK_DELAY, old_acks=kind == BEFORE
+    )
     gen.start()
     return server, gen
 

@@ -13,9 +13,12 @@ Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
 class Request(msgspec.Struct, tag_field="op", omit_defaults=True, kw_only=True):
-    """Base of every client request: ``id`` is echoed by the reply."""
+    """Base of every client request: ``id`` is echoed by the reply; ``ack`` (when not 0)
+    is a cumulative acknowledgement riding on the request, exactly like an ``ack`` frame
+    sent just before it (docs/protocol.md, "Delivery")."""
 
     id: Id = 0
+    ack: Seq = 0
 
 
 class Event(msgspec.Struct, tag_field="t", omit_defaults=True, kw_only=True, frozen=True):

@@ -7,8 +7,10 @@ no asyncio, no callbacks: every rule of docs/protocol.md "Delivery" that the cli
 lives here and is unit-tested by feeding bytes (tests/protocol/test_client.py):
 
 - the server session id (the epoch of sequence numbers) and sequence de-duplication;
-- acknowledgements: cumulative, batched (``ack_batch`` events or ``ack_delay`` seconds),
-  and only up to the last event below which the application has finished everything;
+- acknowledgements: cumulative, only up to the last event below which the application has
+  finished everything; timed by the adaptive ``AckClock`` (protocol/acks.py: ``ack_delay``
+  when quiet, spaced out to at most ``ACK_DELAY_MAX`` under load, ``ack_batch`` at once),
+  and riding free on any request sent meanwhile;
 - the login frame with its resume part, and the reset on a fresh session;
 - inbox-id de-duplication across server restarts;
 - requests waiting for a reply and their resend order after a reconnect (by id);
@@ -25,6 +27,7 @@ from typing import Any
 import msgspec
 
 from . import frames as f
+from .acks import ACK_BATCH, ACK_DELAY, AckClock
 from .errors import ErrorCode
 
 __all__ = [
@@ -80,10 +83,11 @@ Received = Delivery | f.Reply | LoggedIn | LoginRefused | f.LogoutFrame | f.Erro
 class ClientProtocol:
     """The delivery core of one SDK session (one ``client_id``, many connections)."""
 
-    def __init__(self, client_id: str, *, ack_batch: int = 64, ack_delay: float = 0.02) -> None:
+    def __init__(
+        self, client_id: str, *, ack_batch: int = ACK_BATCH, ack_delay: float = ACK_DELAY
+    ) -> None:
         self.client_id = client_id
-        self.ack_batch = max(1, ack_batch)
-        self.ack_delay = ack_delay
+        self.acks = AckClock(ack_batch, ack_delay)
         self.state = ClientState.DISCONNECTED
         #: The server session id: the epoch of sequence numbers ("" before the first login).
         self.session_id = ""
@@ -93,7 +97,6 @@ class ClientProtocol:
         self.last_iid = 0  # highest inbox id handed to the application
         self._floor = 0  # every seq up to here is finished (the cumulative ack)
         self._done: set[int] = set()  # finished seqs above the floor
-        self._ack_due: float | None = None
         self._ids = itertools.count(1)
         self._cseq = 0
         self._login_id = 0
@@ -142,7 +145,7 @@ class ClientProtocol:
         """The session is over; returns the ids of the requests that will never be answered."""
         self.state = ClientState.ENDED
         self._out.clear()
-        self._ack_due = None
+        self.acks.covered()
         ids = list(self._pending)
         self._pending.clear()
         return ids
@@ -189,7 +192,7 @@ class ClientProtocol:
         if not self.resumed:  # a fresh session: its sequence numbers start again at 1
             self.received = self.acked = self._floor = 0
             self._done.clear()
-            self._ack_due = None
+            self.acks.reset()
         self.session_id = str(data.get("session", ""))
         self.state = ClientState.OPEN
         for frame in self._pending.values():  # requests without a reply, in id order
@@ -236,12 +239,8 @@ class ClientProtocol:
             self._done.discard(self._floor)
 
     def _maybe_ack(self, now: float) -> None:
-        if self._floor <= self.acked:
-            return
-        if self._floor - self.acked >= self.ack_batch:
-            self.flush_ack()
-        elif self._ack_due is None:
-            self._ack_due = now + self.ack_delay
+        if self.acks.pending(self._floor - self.acked, now):
+            self.flush_ack(now)
 
     @property
     def finished(self) -> int:
@@ -249,19 +248,22 @@ class ClientProtocol:
         return self._floor
 
     def ack_deadline(self) -> float | None:
-        """When ``tick`` must run next for a batched ack (None: nothing waits)."""
-        return self._ack_due
+        """When ``tick`` must run next for a timed ack (None: nothing waits)."""
+        return self.acks.due
 
     def tick(self, now: float) -> None:
-        if self._ack_due is not None and now >= self._ack_due:
-            self.flush_ack()
+        if self.acks.expired(now):
+            self.flush_ack(now)
 
-    def flush_ack(self) -> None:
+    def flush_ack(self, now: float | None = None) -> None:
         """Acknowledge everything finished, now (if connected; else after the resume)."""
-        self._ack_due = None
         if self.state is ClientState.OPEN and self._floor > self.acked:
             self.acked = self._floor
-            self._out.append(f.encode(f.Ack(seq=self._floor)))
+            self._out.append(f.encode_ack(self._floor))
+            if now is not None:
+                self.acks.sent(now)
+                return
+        self.acks.covered()
 
     # --- Requests -----------------------------------------------------------------------
 
@@ -272,9 +274,14 @@ class ClientProtocol:
             raise RuntimeError("the session has ended")
         frame.id = next(self._ids)
         data = f.encode(frame)
-        self._pending[frame.id] = data
+        self._pending[frame.id] = data  # resent after a reconnect: without an ack (epochs)
         if self.state is ClientState.OPEN:
-            self._out.append(data)
+            if self._floor > self.acked:  # the pending ack rides along, for free
+                self.acked = self._floor
+                self.acks.covered()
+                self._out.append(f.with_ack(data, self._floor))
+            else:
+                self._out.append(data)
         return frame.id
 
     def forget(self, request_id: int) -> None:

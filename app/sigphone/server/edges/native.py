@@ -85,8 +85,9 @@ def _frame_header(length: int) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, length)
 
 
-#: Headers of the short frames, which nearly every event and reply is.
-_SHORT_HEADERS = [bytes((0x81, n)) for n in range(126)]
+#: Headers of frames up to 2 KiB, which nearly every event and reply is (a channel message
+#: is ~210 bytes: packing its 4-byte header per delivery was 2.4% of a fan-out's CPU).
+_HEADERS = [_frame_header(n) for n in range(2048)]
 
 
 class _Flusher:
@@ -227,14 +228,19 @@ class NativeLink:
         transport = ws.transport
         if ws.protocol.state is not State.OPEN or transport.is_closing():
             return  # closing: ws.send would raise ConnectionClosed and drop these too
-        headers = _SHORT_HEADERS
-        parts: list[bytes] = []
-        append = parts.append
-        for data in queue:
+        if len(queue) == 1:  # the usual case in a fan-out: one event per member per turn
+            data = queue[0]
             n = len(data)
-            append(headers[n] if n < 126 else _frame_header(n))
-            append(data)
-        transport.write(b"".join(parts))
+            transport.write((_HEADERS[n] if n < 2048 else _frame_header(n)) + data)
+        else:
+            headers = _HEADERS
+            parts: list[bytes] = []
+            append = parts.append
+            for data in queue:
+                n = len(data)
+                append(headers[n] if n < 2048 else _frame_header(n))
+                append(data)
+            transport.write(b"".join(parts))
         if transport.get_write_buffer_size() > self._limit and self._close is None:
             self._cut_off()
 
@@ -538,17 +544,25 @@ class _Inbound:
                 SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down"),
             )
             return
+        session = self.session
+        seq = f.parse_ack(data)  # most of what clients send: no general decode
+        if seq is not None:
+            if session is not None:
+                self.hub.ack(session, seq)
+            return
         try:
             frame = f.decode_client(data)
         except SignalError as exc:
             link.reply_error(f.request_id_of(data), exc)
             return
-        session = self.session
         if type(frame) is f.Ack:
             if session is not None:
                 self.hub.ack(session, frame.seq)
             return
         rid: int = frame.id  # type: ignore[union-attr]  # every frame but Ack (above) has one
+        ack: int = frame.ack  # type: ignore[union-attr]  # a cumulative ack riding along
+        if ack and session is not None and not session.closed:
+            self.hub.ack(session, ack)
         if isinstance(frame, f.Login):
             if session is not None and not session.closed:
                 link.reply_error(

@@ -475,8 +475,7 @@ class Channels:
                 else:
                     push(session, event)
             return
-        for session in targets:
-            push(session, event)
+        self.hub.push_all(targets, event)
 
     # --- Session hooks ----------------------------------------------------------------
 
