@@ -59,8 +59,8 @@ def memory_after_login() -> tuple[float, float, float]:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from sigphone.ui.audio import SilentTones
-    from sigphone.ui.paths import Paths
+    from sigphone.phone.paths import Paths
+    from sigphone.phone.sound import SilentTones
     from sigphone.ui.phone import Phone
 
     server = subprocess.Popen(

@@ -1,6 +1,8 @@
-"""``python -m sigphone``: the desktop softphone (the server is ``sigphone-server``).
+"""``python -m sigphone`` and the ``sigphone`` command: the desktop softphone (the server is
+``sigphone-server``).
 
-``--self-test`` loads and starts every heavy part instead (CI runs it on the frozen bundle).
+``--self-test`` loads and starts every heavy part instead (CI runs it on the frozen bundle);
+``--demo`` starts the demo (``sigphone.demo``: an embedded server and two phones).
 """
 
 from __future__ import annotations
@@ -9,13 +11,18 @@ import sys
 
 
 def run() -> int:
-    if "--self-test" in sys.argv[1:]:
+    argv = sys.argv[1:]
+    if "--self-test" in argv:
         from .selftest import main as self_test
 
         return self_test()
+    if "--demo" in argv:
+        from .demo import main as demo
+
+        return demo(argv)
     from .ui.app import main
 
-    return main()
+    return main(argv)
 
 
 if __name__ == "__main__":

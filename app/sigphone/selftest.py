@@ -68,7 +68,7 @@ def check_qt() -> str:
         raise RuntimeError("Qt could not render a widget")
     import qasync  # noqa: F401 - the loop bridge must be bundled too
 
-    platform = app.platformName()  # type: ignore[union-attr]
+    platform = app.platformName()  # type: ignore[attr-defined]  # a QGuiApplication here
     return f"PySide6 {pyside_version} renders on the {platform} platform; qasync loads"
 
 

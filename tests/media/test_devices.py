@@ -17,7 +17,7 @@ from sigphone.media.devices import NO_AUDIO_DEVICE, AudioDevice, DeviceList, cho
 from sigphone.media.engine import MediaConfig
 from sigphone.media.tracks import ToneTrack
 
-from ..support.media_helpers import Collected
+from ..support.media_helpers import Collected, accept, attach, dial
 from ..support.waiting import until
 
 LOOPBACK = MediaConfig(host_addresses=ice.LOOPBACK)
@@ -85,18 +85,19 @@ async def test_call_without_audio_device_connects_and_says_so(
     heard = Collected()
     bob_media: list[CallAudio] = []
 
+    calls: list = []
+
     def received(call) -> None:
         media = CallAudio(source=ToneTrack(440.0), sink=heard, config=LOOPBACK)
-        media.attach(call)
+        attach(call, media)
+        calls.append(call)
         bob_media.append(media)
 
     bob_session.on_invite_received = received
-    call, media = await CallAudio.dial(
-        alice_session, "room", "bob", audio=alice_audio, config=LOOPBACK
-    )
+    call, media = await dial(alice_session, "room", "bob", audio=alice_audio, config=LOOPBACK)
     try:
         await until(lambda: bob_media)
-        await bob_media[0].accept()
+        await accept(calls[0], bob_media[0])
         await until(lambda: any(e.kind == "no-audio-device" for e in media.events), within=20)
         await until(lambda: media.engine.state == "connected", within=20)
         assert alice_audio.status is not None and alice_audio.status.startswith(NO_AUDIO_DEVICE)

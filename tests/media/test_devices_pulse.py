@@ -18,7 +18,7 @@ from sigphone.media.tones import decode_dtmf, dtmf_sequence, tone, tone_fraction
 from sigphone.media.tracks import ToneTrack
 from sigphone.sdk import Call
 
-from ..support.media_helpers import Collected
+from ..support.media_helpers import Collected, accept, attach, dial
 from ..support.pulse import PulseAudio
 from ..support.waiting import until
 
@@ -52,22 +52,25 @@ async def test_voice_from_alices_microphone_reaches_bobs_speaker(
     alice, bob = await login("alice"), await login("bob")
     incoming: list[CallAudio] = []
 
+    calls: list = []
+
     def received(call: Call) -> None:
         # bob's own microphone would hear the same virtual source: he sends silence instead
         # and plays what he receives on the real (virtual) speaker.
         media = CallAudio(bob_audio, LOOPBACK, source=ToneTrack(0.0), tones=False)
-        media.attach(call)
+        attach(call, media)
+        calls.append(call)
         incoming.append(media)
 
     bob.on_invite_received = received
     speaker = pulse.record()
-    call, media = await CallAudio.dial(alice, "room", "bob", audio=alice_audio, config=LOOPBACK)
+    call, media = await dial(alice, "room", "bob", audio=alice_audio, config=LOOPBACK)
     try:
         # While bob's phone rings alice's speaker plays the 425 Hz ringback, through the mixer.
         await until(lambda: incoming, within=10)
         await until(lambda: hears(speaker, 425.0, 0.5), within=20)
         pulse.play(tone(1000.0, 60.0, amplitude=0.5))  # someone speaks into alice's mic
-        await incoming[0].accept()
+        await accept(calls[0], incoming[0])
         await until(lambda: media.engine.state == "connected", within=20)
         await until(lambda: alice_audio.callbacks("input") > 0, within=20)
         # Wait for the tone to travel mic -> Opus/SRTP -> bob's speaker; ringback is gone.
@@ -116,19 +119,22 @@ async def test_device_vanishing_mid_call_is_a_clear_event_and_the_call_goes_on(
     heard = Collected()
     incoming: list[CallAudio] = []
 
+    calls: list = []
+
     def received(call: Call) -> None:
         media = CallAudio(source=ToneTrack(440.0), sink=heard, config=LOOPBACK)
-        media.attach(call)
+        attach(call, media)
+        calls.append(call)
         incoming.append(media)
 
     bob.on_invite_received = received
     try:
         os.environ["PULSE_SERVER"] = own.server  # PortAudio connects when a stream opens
-        call, media = await CallAudio.dial(
+        call, media = await dial(
             alice, "room", "bob", audio=alice_audio, config=LOOPBACK, tones=False
         )
         await until(lambda: incoming, within=10)
-        await incoming[0].accept()
+        await accept(calls[0], incoming[0])
         await until(lambda: alice_audio.callbacks("input") > 20, within=20)
         os.environ["PULSE_SERVER"] = previous
         await until(lambda: len(heard) > 20, within=20)

@@ -522,3 +522,41 @@ async def test_channel_is_in_attributes_and_messages(api_server, api, other, use
 async def test_channel_endpoint_bad_requests(api_server, api, method, path, body, code):
     status, reply = await api(method, path, body)
     assert (status, reply["code"]) == (400, code)
+
+
+async def test_admin_logs_a_user_out_with_103(api_server, api, user):
+    bob = await user("bob")
+    codes: list[int] = []
+    left: list[int] = []
+    bob.on_logout = codes.append
+    await bob.channel_join("room", on_channel_leaved=left.append)
+    assert await api("DELETE", "/api/v1/users/bob/session") == (
+        200,
+        {"account": "bob", "kicked": 1},
+    )
+    await until(lambda: codes and left)
+    assert codes == [ErrorCode.LOGOUT_E_KICKED]
+    assert left == [ErrorCode.LEAVECHANNEL_E_KICKED]
+    assert (await api("GET", "/api/v1/users/bob/status"))[1]["status"] == 0
+    assert await api("DELETE", "/api/v1/users/bob/session") == (
+        200,
+        {"account": "bob", "kicked": 0},
+    )
+
+
+async def test_admin_removes_a_channel_member_with_601(api_server, api, user):
+    bob = await user("bob")
+    carol = await user("carol")
+    bob_left: list[int] = []
+    carol_saw: list[str] = []
+    await bob.channel_join("room", on_channel_leaved=bob_left.append)
+    await carol.channel_join("room", on_channel_user_leaved=lambda a, uid: carol_saw.append(a))
+    path = "/api/v1/channels/room/users/bob"
+    assert await api("DELETE", path) == (200, {"channel": "room", "account": "bob", "kicked": 1})
+    await until(lambda: bob_left and carol_saw)
+    assert bob_left == [ErrorCode.LEAVECHANNEL_E_KICKED]
+    assert carol_saw == ["bob"]
+    assert bob.get_status() == 2  # still logged in: only the channel is gone
+    assert (await api("GET", "/api/v1/channels/room/users"))[1]["users"] == ["carol"]
+    assert (await api("DELETE", path))[1]["kicked"] == 0
+    assert (await api("DELETE", "/api/v1/channels/other/users/carol"))[1]["kicked"] == 0

@@ -25,13 +25,15 @@ import pytest
 import pytestqt.plugin
 from PySide6.QtWidgets import QApplication
 
+from sigphone.phone.core import PhoneCore, PhoneOptions
+from sigphone.phone.sound import SilentTones
+from sigphone.phone.store import UserStore
 from sigphone.server import SignalServer
-from sigphone.ui.audio import SilentTones
 from sigphone.ui.bridge import Bridge
 from sigphone.ui.loop import QasyncLoop
-from sigphone.ui.store import UserStore
 
 from ..support.config import APP, NO_TOKEN, fast_signal
+from ..support.keyrings import MemoryKeyring, use_keyring
 from ..support.waiting import until
 
 
@@ -88,6 +90,13 @@ def _no_loop_errors() -> Iterator[None]:
     assert errors == []
 
 
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Every GUI test gets an empty in-memory keyring, never the desktop's."""
+    with use_keyring(MemoryKeyring()) as backend:
+        yield backend  # type: ignore[misc]
+
+
 @pytest.fixture
 def qapp() -> QApplication:
     """pytest-qt's application is ours (created before any loop)."""
@@ -104,13 +113,13 @@ async def make_bridge(server: SignalServer, tmp_path: Path) -> AsyncIterator[Cal
 
     async def make(account: str, login: bool = True, **kw: object) -> Bridge:
         store = UserStore(tmp_path / f"{account}-{len(bridges)}.sqlite3")
-        bridge = Bridge(
+        core = PhoneCore(
             store,
             SilentTones(),
-            signal_factory=lambda app_id, url: fast_signal(url, app_id),
-            presence_interval=0.05,
-            **kw,  # type: ignore[arg-type]
+            signal_factory=lambda app_id, url: fast_signal(url, app_id),  # type: ignore[arg-type]
+            options=PhoneOptions(presence_interval=0.05, **kw),  # type: ignore[arg-type]
         )
+        bridge = Bridge(core)
         bridges.append(bridge)
         if login:
             bridge.login(server.url, APP, account, NO_TOKEN)
@@ -127,7 +136,7 @@ async def make_bridge(server: SignalServer, tmp_path: Path) -> AsyncIterator[Cal
 async def make_phone(server: SignalServer, tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
     """``phone = await make_phone("alice")``: a Phone (bridge + windows) logged in through
     its login window, with its own profile folder under tmp_path."""
-    from sigphone.ui.paths import Paths
+    from sigphone.phone.paths import Paths
     from sigphone.ui.phone import Phone
 
     phones: list[Phone] = []

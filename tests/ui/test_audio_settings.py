@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sigphone.ui import audio
-from sigphone.ui.audio import NO_DEVICE, AudioDevices, SilentTones
-from sigphone.ui.paths import Paths
+from sigphone.phone import sound as audio
+from sigphone.phone.paths import Paths
+from sigphone.phone.sound import NO_DEVICE, AudioDevices, SilentTones
 from sigphone.ui.settings import AppSettings
 from sigphone.ui.settings_view import SettingsView
 

@@ -75,7 +75,7 @@ async def test_missed_call_badge_and_history(make_phone) -> None:
     await until(lambda: bob.popup.isVisible() and alice.bridge.call_status == "ringing")
     alice.main_window.call_view.hangup.click()
     await until(lambda: not bob.popup.isVisible())
-    assert bob.main_window.call_view.state.text() == "alice hung up before you answered."
+    assert bob.main_window.call_view.state.text() == "Missed call from alice."
     sidebar = bob.main_window.sidebar
     history_row = bob.main_window._page_names.index("History")
     assert sidebar.item(history_row).text() == "History (1)"

@@ -69,7 +69,9 @@ async def test_members_attributes_and_chat_between_two_phones(make_phone, qtbot)
 async def test_reserved_channel_says_so(make_phone, qtbot) -> None:
     alice = await make_phone("alice")
     await _join_fails(alice, qtbot, "_agora_user_online")
-    assert alice.main_window.channel.status.text() == "That channel is reserved for the server."
+    assert alice.main_window.channel.status.text() == (
+        "“_agora_user_online” is reserved for the server: choose another channel name."
+    )
 
 
 async def _join_fails(phone, qtbot, name: str) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from sigphone.ui.audio import SilentTones
-from sigphone.ui.demo import Demo
+from sigphone.demo import Demo
+from sigphone.phone.sound import SilentTones
 
 from ..support.waiting import until
 

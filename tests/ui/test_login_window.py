@@ -46,7 +46,9 @@ async def _fail_with(phone, app_id: str, token: str, server: str | None = None) 
 async def test_wrong_token_sentence(make_phone) -> None:
     phone = await make_phone("alice", login=False)
     text = await _fail_with(phone, CERT_APP, "1:" + CERT_APP + ":0:" + "0" * 32)
-    assert text == "The token is wrong for this account and app ID."
+    assert text == (
+        "The token does not match this account and app ID. Check both, or get a new token."
+    )
 
 
 async def test_expired_token_sentence(make_phone) -> None:
@@ -59,7 +61,7 @@ async def test_expired_token_sentence(make_phone) -> None:
 async def test_unknown_app_and_unreachable_server(make_phone) -> None:
     phone = await make_phone("alice", login=False)
     assert await _fail_with(phone, "nosuchapp", "_no_need_token") == (
-        "The server does not know this app ID."
+        "The server does not know this app ID. Check the app ID with your administrator."
     )
     text = await _fail_with(phone, "testapp", "_no_need_token", server="ws://127.0.0.1:9")
     assert text.startswith("Cannot reach the server.")
@@ -91,3 +93,6 @@ async def test_remembered_values_and_kick_sentence(make_phone, tmp_path) -> None
         "You were logged out because this account logged in on another device."
     )
     assert first.login_window.account.text() == "alice"
+    # The token is remembered in the keyring, never in the settings file.
+    assert "token" not in settings_file.read_text().lower()
+    assert first.vault.get("testapp", "alice") == "_no_need_token"

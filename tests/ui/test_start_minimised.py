@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sigphone.ui.audio import SilentTones
-from sigphone.ui.paths import Paths
+from sigphone.phone.paths import Paths
+from sigphone.phone.sound import SilentTones
 from sigphone.ui.phone import Phone
 from sigphone.ui.settings import AppSettings
 
@@ -49,7 +49,7 @@ async def test_minimised_start_that_fails_shows_the_login_window(server, tmp_pat
     try:
         phone.start(minimised=True)
         await until(lambda: phone.login_window.isVisible())
-        assert phone.login_window.status.text() == "The server does not know this app ID."
+        assert phone.login_window.status.text().startswith("The server does not know this app ID.")
     finally:
         await phone.bridge.shutdown()
         phone.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sigphone.ui.uri import dial_target
+from sigphone.phone.uri import dial_target
 
 
 @pytest.mark.parametrize(

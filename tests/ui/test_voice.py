@@ -20,8 +20,8 @@ from PySide6.QtCore import Qt
 from sigphone.media import AudioIO, MediaConfig, ice
 from sigphone.media.tones import RINGTONES, decode_dtmf, tone_fraction
 from sigphone.media.tracks import ToneTrack
-from sigphone.ui.audio import NO_ENGINE, SilentTones
-from sigphone.ui.voice import Voice
+from sigphone.phone.sound import NO_ENGINE, SilentTones
+from sigphone.phone.voice import Voice
 
 from ..support.media_helpers import Collected
 from ..support.waiting import until
@@ -147,8 +147,8 @@ def test_gui_without_the_media_extra_says_voice_is_unavailable() -> None:
         "import sys; sys.modules['aiortc'] = None\n"
         "import importlib.util as u; real = u.find_spec\n"
         "u.find_spec = lambda n, *a: None if n == 'aiortc' else real(n, *a)\n"
-        "import sigphone.ui.app, sigphone.ui.phone, sigphone.ui.demo\n"
-        "from sigphone.ui.voice import make_voice\n"
+        "import sigphone.ui.app, sigphone.ui.phone, sigphone.demo\n"
+        "from sigphone.phone.voice import make_voice\n"
         "t = make_voice(); print(type(t).__name__); print(t.problem)\n"
         "print('sigphone.media.call_audio' in sys.modules)\n"
     )
@@ -195,7 +195,7 @@ async def test_gc_guard_collects_on_the_gui_thread(qapp) -> None:
 
 async def test_phone_voice_uses_the_devices_chosen_in_settings(tmp_path, no_sound_card) -> None:
     """A Phone builds its own Voice (the app's path) and opens the Settings choice."""
-    from sigphone.ui.paths import Paths
+    from sigphone.phone.paths import Paths
     from sigphone.ui.phone import Phone
 
     phone = Phone(Paths.under(tmp_path / "dora"))
@@ -219,7 +219,7 @@ async def test_phone_voice_uses_the_devices_chosen_in_settings(tmp_path, no_soun
 async def test_phone_rings_with_the_ringtone_chosen_in_settings(tmp_path, no_sound_card) -> None:
     """Settings "Ringtone" picks the pattern the mixer plays: for each choice, the mixer's
     first 50 ms carry that ringtone's frequencies and none of the other ringtones'."""
-    from sigphone.ui.paths import Paths
+    from sigphone.phone.paths import Paths
     from sigphone.ui.phone import Phone
 
     phone = Phone(Paths.under(tmp_path / "erin"))
@@ -285,7 +285,7 @@ async def test_ringtone_goes_to_the_ringer_chosen_in_settings(tmp_path, no_sound
     in a second, output-only AudioIO opened on it (its mixer is what that stream would play)
     and the speaker's mixer stays silent; a ringer that is not connected (no sound card
     here) falls back to the speaker, so the call is never silent."""
-    from sigphone.ui.paths import Paths
+    from sigphone.phone.paths import Paths
     from sigphone.ui.phone import Phone
     from sigphone.ui.settings_view import SAME_AS_SPEAKER
 

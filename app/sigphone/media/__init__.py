@@ -1,10 +1,12 @@
-"""Voice media (M1-M3): tones, audio devices, and WebRTC calls on aiortc. No Qt in here.
+"""Voice media (M1-M3): tones, audio devices, and WebRTC calls on aiortc. No Qt, no SDK.
 
 from sigphone.media import AudioIO, CallAudio
-audio = AudioIO()                                   # the app's one sound card user
-call, media = await CallAudio.dial(session, "room", "bob", audio=audio)
-# callee, inside on_invite_received: media = CallAudio(audio); media.attach(call);
-# later await media.accept()
+audio = AudioIO()                         # the app's one sound card user
+media = CallAudio(audio)
+offer = await media.offer()               # caller: into the invite's extra
+await media.accept_answer(answer_sdp)     # caller: from the accept's extra
+answer = await media.answer(offer_sdp)    # callee: into the accept's extra
+reply = await media.on_call_message(msg)  # renegotiation; send ``reply`` back if not None
 
 See docs/media.md for the SDP keys, the threading model, the mixer and device handling.
 """

@@ -103,6 +103,8 @@ class AudioIO:
         self.mic = SampleFifo(SAMPLE_RATE // 5)
         #: None while devices work; otherwise the message to show ("no audio device: ...").
         self.status: str | None = None
+        #: Peak level (0..1) of the last captured block: the Settings microphone meter.
+        self.input_level = 0.0
         self.events: list[AudioEvent] = []
         self._users = {"input": 0, "output": 0}
         self._streams: dict[str, _Stream] = {}
@@ -124,7 +126,7 @@ class AudioIO:
             self._loop = asyncio.get_running_loop()
             if not self._streams:
                 self.status = None  # a fresh try: devices may be back
-            kinds: list[Literal["input", "output"]] = ["output"] + (["input"] if capture else [])
+            kinds: list[Literal["input", "output"]] = ["output", "input"] if capture else ["output"]
             for kind in kinds:
                 self._users[kind] += 1
                 if self._users[kind] == 1:
@@ -135,7 +137,7 @@ class AudioIO:
     async def stop(self, capture: bool = True) -> None:
         """Undo one ``start``; the last user closes the streams."""
         async with self._busy:
-            kinds: list[Literal["input", "output"]] = ["output"] + (["input"] if capture else [])
+            kinds: list[Literal["input", "output"]] = ["output", "input"] if capture else ["output"]
             for kind in kinds:
                 self._users[kind] = max(self._users[kind] - 1, 0)
                 if self._users[kind] == 0:
@@ -267,7 +269,9 @@ class AudioIO:
 
         def callback(indata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
             s.tick(frames, status)
-            mic.write(indata[:, 0])
+            block = indata[:, 0]
+            mic.write(block)
+            self.input_level = float(np.abs(block).max()) if len(block) else 0.0
 
         return callback
 

@@ -1,24 +1,25 @@
-"""Voice for one SDK ``Call``: offer/answer over the call's signaling, audio on and off.
+"""Voice for one call: the offer/answer exchange and audio on and off, with no call object.
 
-The SDP travels inside the call itself (docs/media.md):
+``CallAudio`` knows nothing of the SDK. Whoever owns the call (the phone's call controller,
+a test, the SIP gateway) routes it explicitly, as aiortc's own examples do:
 
-- the caller's offer: in the invite's ``extra`` JSON, key ``"sdp"`` (``channel_invite_user2``);
-- the callee's answer: in ``channel_invite_accept``'s extra, JSON ``{"sdp": ...}``;
-- anything later (renegotiation): ``channel_invite_msg`` text
-  ``{"type": "sdp", "kind": "offer" | "answer", "sdp": ...}``, arriving in ``on_invite_msg``.
+- caller: ``sdp = await media.offer()`` goes into the invite's extra; when the callee
+  accepts, ``await media.accept_answer(sdp_from_the_accept)``;
+- callee: ``sdp = await media.answer(offer_from_the_invite)`` goes into the accept's extra;
+- during the call: every call message (``protocol.call_payloads.read_call_message``) goes to
+  ``await media.on_call_message(msg)``; a returned message (an SDP answer to a
+  renegotiation offer) is sent back with ``channel_invite_msg``;
+- every way a call ends: ``await media.close()``.
 
 Both descriptions are complete (aiortc gathers before it answers), so there is no trickle.
-The role follows the Call: ``direction == "out"`` offers, ``"in"`` answers.
-
-This class hooks the Call's callbacks by wrapping the ones already set (set yours first, or
-call ``on_accepted``/``on_msg``/``on_end`` from your own). It never imports Qt: the GUI's
-bridge turns ``on_event`` into a signal.
+The payload shapes (the ``sdp`` keys, the ``{"type": "sdp", ...}`` message) live in
+``sigphone.protocol.call_payloads``; this module only ever sees SDP text. It never imports Qt
+nor the SDK (``tests/media/test_layering.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,8 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from aiortc.mediastreams import MediaStreamTrack
 
-from ..sdk.call import Call
-from ..sdk.callbacks import invoke
+from ..protocol.call_payloads import CallMessage, SdpMessage
 from .audio_io import AudioIO
 from .engine import MediaConfig, MediaEngine
 from .stats import CallStats
@@ -39,14 +39,13 @@ __all__ = ["SDP_KEY", "CallAudio", "MediaEvent"]
 
 log = logging.getLogger("sigphone.media")
 
-#: Key of the SDP in the invite's and the accept's extra JSON.
+#: Key of the SDP in the invite's and the accept's extra JSON (protocol.call_payloads).
 SDP_KEY = "sdp"
-#: ``type`` of an on_invite_msg JSON that carries SDP (DTMF uses "dtmf").
-MSG_TYPE = "sdp"
-#: The SDK's limit on an extra (docs/calls.md).
-EXTRA_LIMIT = 8192
 
 EventKind = Literal["connecting", "connected", "failed", "ended", "no-media", "no-audio-device"]
+
+#: In-band DTMF: each digit's Q.23 pair for 100 ms, then 60 ms of silence.
+DTMF_ON, DTMF_OFF = 0.1, 0.06
 
 
 @dataclass(frozen=True)
@@ -55,30 +54,12 @@ class MediaEvent:
     message: str = ""
 
 
-def _loads(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _dumps(value: dict[str, Any]) -> str:
-    text = json.dumps(value, separators=(",", ":"))
-    if len(text) > EXTRA_LIMIT:
-        raise ValueError(
-            f"the SDP does not fit a call's extra ({len(text)} > {EXTRA_LIMIT} characters): "
-            "limit MediaConfig.host_addresses to fewer interfaces"
-        )
-    return text
-
-
 class CallAudio:
     """Media for one call. Give it ``audio`` (the app's AudioIO) for the microphone and
     speaker, or ``source`` and ``sink`` for synthetic audio (tests, benchmarks).
 
-    ``tones`` plays ringback to a caller while the far phone rings and the ringtone to a
-    callee until it answers, through the same mixer as the call.
+    ``tones`` lets ``ringback(True)``/``ringtone(True)`` play through the same mixer as the
+    call (the softphone plays its tones itself and passes False).
     """
 
     def __init__(
@@ -99,7 +80,6 @@ class CallAudio:
         self.on_event = on_event
         self.tones = tones and audio is not None
         self.engine = MediaEngine(self.source, config, self._on_track, self._on_state)
-        self.call: Call | None = None
         self.reader: TrackReader | None = None
         self.events: list[MediaEvent] = []
         self._audio_started = False
@@ -108,113 +88,61 @@ class CallAudio:
         self._closed = False
         self._tasks: set[asyncio.Future[Any]] = set()
 
-    # --- Setting up ---------------------------------------------------------------------
+    # --- The offer/answer exchange -----------------------------------------------------
 
-    @classmethod
-    async def dial(
-        cls, session: Any, channel: str, peer: str, extra: dict[str, Any] | None = None, **kw: Any
-    ) -> tuple[Call, CallAudio]:
-        """Caller in one step: offer, ``channel_invite_user2``, attach."""
-        media = cls(**kw)
-        text = await media.offer_extra(extra)
-        try:
-            call = await session.channel_invite_user2(channel, peer, text)
-        except BaseException:
-            await media.close()
-            raise
-        media.attach(call)
-        return call, media
+    async def offer(self) -> str:
+        """Caller, before the invite: our SDP offer (for the invite's ``sdp`` key)."""
+        return await self.engine.create_offer()
 
-    async def offer_extra(self, extra: dict[str, Any] | str | None = None) -> str:
-        """Caller, before the invite: ``extra`` (JSON object or dict) plus our offer."""
-        fields = _loads(extra) if isinstance(extra, str) else dict(extra or {})
-        fields[SDP_KEY] = await self.engine.create_offer()
-        return _dumps(fields)
-
-    def attach(self, call: Call) -> None:
-        """Follow ``call``: caller side right after the invite returns, callee side inside
-        ``on_invite_received``."""
-        self.call = call
-        _chain(call, "on_invite_received_by_peer", self.on_ringing)
-        _chain(call, "on_invite_accepted_by_peer", self.on_accepted)
-        _chain(call, "on_invite_msg", self.on_msg, only_unhandled=True)
-        for name in (
-            "on_invite_failed",
-            "on_invite_refused_by_peer",
-            "on_invite_end_by_peer",
-            "on_invite_end_by_myself",
-        ):
-            _chain(call, name, self.on_end)
-        if call.direction == "in":
-            if SDP_KEY not in _loads(call.extra):
-                self._event(MediaEvent("no-media", "the caller offered no audio"))
-            self._start_tone(RINGTONE.period())
-
-    async def accept(self, extra: dict[str, Any] | None = None) -> None:
-        """Callee: answer the offer and accept the call with the answer in its extra."""
-        call = self._need_call()
-        await call.channel_invite_accept(await self.answer_extra(extra))
-
-    async def refuse(self, extra: str = "") -> None:
-        """Callee: refuse the call and release the media (the SDK gives the callee no event
-        for its own refusal, so refuse through here or call ``close``)."""
-        await self._need_call().channel_invite_refuse(extra)
-        await self.on_end()
-
-    async def answer_extra(self, extra: dict[str, Any] | None = None) -> str:
-        """Callee: the accept's extra with our answer (for apps that accept themselves)."""
-        call = self._need_call()
+    async def answer(self, offer: str | None) -> str | None:
+        """Callee, when accepting: the SDP answer to the caller's ``offer`` (for the
+        accept's ``sdp`` key), and audio starts. None when the caller offered no audio."""
         self._stop_tone()
-        fields = dict(extra or {})
-        offer = _loads(call.extra).get(SDP_KEY)
-        if isinstance(offer, str):
-            fields[SDP_KEY] = await self.engine.accept_offer(offer)
-            self._spawn(self._start_audio())
-        return _dumps(fields)
+        if offer is None:
+            self._event(MediaEvent("no-media", "the caller offered no audio"))
+            return None
+        answer = await self.engine.accept_offer(offer)
+        self._spawn(self._start_audio())
+        return answer
 
-    # --- Call events (chained onto the Call's callbacks) ------------------------------
-
-    def on_ringing(self, _extra: str = "") -> None:
-        if self.call is not None and self.call.direction == "out":
-            self._start_tone(RINGBACK.period())
-
-    async def on_accepted(self, extra: str) -> None:
+    async def accept_answer(self, sdp: str | None) -> None:
+        """Caller, when the callee accepted: apply its answer (None: it has no audio)."""
         self._stop_tone()
-        answer = _loads(extra).get(SDP_KEY)
-        if not isinstance(answer, str):
+        if sdp is None:
             self._event(MediaEvent("no-media", "the callee answered without audio"))
             return
         try:
-            await self.engine.accept_answer(answer)
+            await self.engine.accept_answer(sdp)
         except Exception as exc:  # a broken answer: say so instead of a silent call
             log.warning("bad SDP answer: %s", exc)
             self._event(MediaEvent("failed", f"bad SDP answer from the callee: {exc}"))
             return
         self._spawn(self._start_audio())
 
-    async def on_msg(self, extra: str) -> bool:
-        """Handle SDP sent with channel_invite_msg; False for anything else (DTMF, app
-        messages), which the chained application callback then gets."""
-        msg = _loads(extra)
-        if msg.get("type") != MSG_TYPE or not isinstance(msg.get(SDP_KEY), str):
-            return False
-        if msg.get("kind") == "offer":
-            answer = await self.engine.accept_offer(msg[SDP_KEY])
-            reply = {"type": MSG_TYPE, "kind": "answer", SDP_KEY: answer}
-            await self._need_call().channel_invite_msg(_dumps(reply))
-        elif msg.get("kind") == "answer":
-            await self.engine.accept_answer(msg[SDP_KEY])
-        return True
+    async def on_call_message(self, msg: CallMessage) -> CallMessage | None:
+        """A message of the connected call. SDP offers are answered (send the returned
+        message back over the call), SDP answers applied; anything else (DTMF, hold, the
+        application's text) is not media's business and gives None."""
+        if not isinstance(msg, SdpMessage) or self._closed:
+            return None
+        if msg.kind == "offer":
+            return SdpMessage("answer", await self.engine.accept_offer(msg.sdp))
+        await self.engine.accept_answer(msg.sdp)
+        return None
 
-    async def renegotiate(self) -> None:
-        """Send a new offer over ``channel_invite_msg``; the answer comes back the same way."""
-        offer = await self.engine.create_offer()
-        msg = {"type": MSG_TYPE, "kind": "offer", SDP_KEY: offer}
-        await self._need_call().channel_invite_msg(_dumps(msg))
+    async def renegotiate(self) -> SdpMessage:
+        """A new offer to send over the call; its answer comes back to ``on_call_message``."""
+        return SdpMessage("offer", await self.engine.create_offer())
 
-    async def on_end(self, _extra: str = "") -> None:
-        await self.close()
-        self._event(MediaEvent("ended"))
+    # --- Tones of the call (with ``tones``) -------------------------------------------------
+
+    def ringback(self, on: bool = True) -> None:
+        """The caller's ringback while the far phone rings."""
+        self._start_tone(RINGBACK.period()) if on else self._stop_tone()
+
+    def ringtone(self, on: bool = True) -> None:
+        """The callee's ringtone until it answers or refuses."""
+        self._start_tone(RINGTONE.period()) if on else self._stop_tone()
 
     # --- During the call ----------------------------------------------------------------
 
@@ -224,21 +152,29 @@ class CallAudio:
 
     def mute(self, on: bool = True) -> None:
         """Send silence (the RTP stream keeps flowing, so unmuting is instant)."""
-        self.source.muted = on  # type: ignore[attr-defined]
+        self.source.muted = on  # type: ignore[union-attr]
 
     def hold(self, on: bool = True) -> None:
-        """Local hold: we send silence and drop what arrives; the connection stays up.
-        (No SDP sendonly renegotiation: both ends are ours and this needs no round trip.)"""
+        """Hold: we send silence and drop what arrives; the connection stays up. The far
+        side is told with a call message (``HoldMessage``) by whoever routes the call."""
         self.mute(on)
         if self.reader is not None:
             self.reader.enabled = not on
 
-    async def send_dtmf(self, digits: str) -> None:
-        """DTMF over signaling (channelInviteDTMF), with local key feedback in the mixer."""
+    def send_dtmf(self, digits: str) -> None:
+        """Play ``digits`` in-band: into what we send, so the far side hears them, and into
+        our own speaker as key feedback. (The signaling DTMF, ``channel_invite_dtmf``, is the
+        caller's to send: it is what an application reads.)"""
+        samples = [dtmf(d, DTMF_ON, 0.3) for d in digits if d in "0123456789*#ABCD"]
+        if not samples:
+            return
+        gap = np.zeros(int(DTMF_OFF * 48_000), dtype=np.float32)
+        burst = np.concatenate([part for s in samples for part in (s, gap)])
+        inject = getattr(self.source, "inject", None)
+        if inject is not None:
+            inject(burst)
         if self.audio is not None:
-            for d in digits:
-                self.audio.play_tone(dtmf(d, 0.08, 0.3))
-        await self._need_call().channel_invite_dtmf(digits)
+            self.audio.play_tone(burst)
 
     async def stats(self) -> CallStats:
         return await self.engine.stats()
@@ -261,13 +197,13 @@ class CallAudio:
         if self.audio is not None and self._output_started:
             self._output_started = False
             await self.audio.stop(capture=False)
+        self._event(MediaEvent("ended"))
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     # --- Internals ------------------------------------------------------------------------
-
-    def _need_call(self) -> Call:
-        if self.call is None:
-            raise RuntimeError("CallAudio.attach(call) first")
-        return self.call
 
     async def _start_audio(self) -> None:
         if self.audio is None or self._audio_started or self._closed:
@@ -278,7 +214,7 @@ class CallAudio:
             self._event(MediaEvent("no-audio-device", self.audio.status))
 
     def _start_tone(self, period: np.ndarray) -> None:
-        if not self.tones or self.audio is None or self._tone is not None:
+        if not self.tones or self.audio is None or self._tone is not None or self._closed:
             return
         self._tone = self.audio.play_tone(period, loop=True)
         self._spawn(self._start_audio_output())
@@ -317,19 +253,3 @@ class CallAudio:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _chain(call: Call, name: str, ours: Callable[[str], Any], only_unhandled: bool = False) -> None:
-    """Run ``ours`` then the callback already on ``call`` (the app's). With
-    ``only_unhandled`` the app's runs only when ours returns False."""
-    previous = getattr(call, name)
-
-    async def both(extra: str) -> None:
-        result = ours(extra)
-        if asyncio.iscoroutine(result):
-            result = await result
-        if only_unhandled and result:
-            return
-        await invoke(previous, extra)
-
-    setattr(call, name, both)

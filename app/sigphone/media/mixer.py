@@ -41,6 +41,8 @@ class Mixer:
         self._tones: dict[int, _Voice] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        #: Speaker volume for the far side's voice (0..1; Settings "Speaker volume").
+        self.voice_gain = 1.0
 
     def play(self, samples: np.ndarray, loop: bool = False, gain: float = 1.0) -> int:
         """Start a tone (a ringtone period with ``loop=True``); returns an id for ``stop``."""
@@ -65,6 +67,8 @@ class Mixer:
     def mix(self, frames: int) -> np.ndarray:
         """The next ``frames`` samples (float32, clipped to [-1, 1])."""
         out = self.voice.read_available(frames)
+        if self.voice_gain != 1.0:
+            out *= self.voice_gain
         with self._lock:
             finished = []
             for key, tone in self._tones.items():

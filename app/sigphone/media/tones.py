@@ -140,7 +140,8 @@ def ringtone_named(name: str) -> Cadence:
 
 def to_int16(samples: np.ndarray) -> np.ndarray:
     """float [-1, 1] -> int16, clipping instead of wrapping around."""
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    clipped: np.ndarray = np.clip(samples, -1.0, 1.0) * 32767.0
+    return clipped.astype(np.int16)
 
 
 def _as_float(samples: np.ndarray) -> np.ndarray:

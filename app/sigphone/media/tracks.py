@@ -79,10 +79,24 @@ class _SendTrack(MediaStreamTrack):
         #: Muted: frames keep flowing (the far side's jitter buffer and stats stay sane) but
         #: carry silence.
         self.muted = False
+        #: Samples mixed into what we send (in-band DTMF), heard by the far side even while
+        #: muted, as on a desk phone.
+        self._inject = np.zeros(0, dtype=np.float32)
+
+    def inject(self, samples: np.ndarray) -> None:
+        """Mix ``samples`` into the next frames we send (after anything already queued)."""
+        data = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self._inject = np.concatenate([self._inject, data])
 
     def _emit(self, samples: np.ndarray) -> av.AudioFrame:
         if self.muted:
             samples = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        if len(self._inject):
+            take = self._inject[:FRAME_SAMPLES]
+            self._inject = self._inject[FRAME_SAMPLES:]
+            samples = samples.astype(np.float32, copy=True)
+            samples[: len(take)] += take
+            np.clip(samples, -1.0, 1.0, out=samples)
         frame = _frame(samples, self._pts)
         self._pts += FRAME_SAMPLES
         return frame
@@ -186,6 +200,8 @@ class TrackReader:
                 frame = await self.track.recv()
             except MediaStreamError:
                 return
+            if not isinstance(frame, av.AudioFrame):
+                continue  # an audio track yields audio frames; anything else is not for us
             samples = frame_to_mono(frame, self._resampler)
             self.frames += 1
             if self.enabled:

@@ -10,6 +10,7 @@ SIP gateway) reads and writes them only through this module:
   which travel untouched;
 - the accept extra: ``sdp``, the callee's answer;
 - end and failure reasons: ``{"ecode": N}`` in ``on_invite_failed`` / ``on_invite_end_by_*``;
+- the refuse extra: ``{"busy": 1}`` when the callee is busy (in a call, do-not-disturb);
 - call messages (``on_invite_msg``): DTMF, an SDP offer or answer (renegotiation), hold and
   resume, and anything else, which stays text.
 
@@ -39,11 +40,13 @@ __all__ = [
     "encode_call_message",
     "encode_end_reason",
     "encode_invite_extra",
+    "encode_refuse_extra",
     "parse_invite_extra",
     "read_accept_sdp",
     "read_call_message",
     "read_end_reason",
     "read_invite_extra",
+    "read_refuse_busy",
 ]
 
 #: A call's ``extra``: up to 8K characters (Web API, channelInviteUser2).
@@ -172,6 +175,22 @@ def read_end_reason(extra: object) -> int | None:
     """The seed code in an end or failure extra (``{"ecode": N}``), or None."""
     code = _lenient(extra).get(ECODE)
     return code if isinstance(code, int) and not isinstance(code, bool) else None
+
+
+# --- The refusal ----------------------------------------------------------------------
+
+BUSY = "busy"
+
+
+def encode_refuse_extra(busy: bool = False) -> str:
+    """``{"busy":1}`` for a callee that cannot take the call now, else ""."""
+    return _dumps({BUSY: 1}) if busy else ""
+
+
+def read_refuse_busy(extra: object) -> bool:
+    """True when a refusal says the callee is busy."""
+    value = _lenient(extra).get(BUSY)
+    return value is True or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
 
 
 # --- Call messages (on_invite_msg) ---------------------------------------------------

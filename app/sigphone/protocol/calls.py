@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from .base import Event, Request
 from .call_payloads import (
     MAX_CALL_EXTRA_CHARS,
     DtmfMessage,
@@ -17,7 +18,6 @@ from .call_payloads import (
     parse_invite_extra,
 )
 from .errors import ErrorCode, SignalError
-from .frames import Event, Request, client_frame, event_kind
 
 __all__ = [
     "CALL_EVENTS",
@@ -62,7 +62,6 @@ CALL_EVENTS = (
 # --- Client -> server ---------------------------------------------------------------
 
 
-@client_frame
 class CallInvite(Request, tag="call_invite"):
     """channelInviteUser2: ``call`` is the caller's fresh id for this call."""
 
@@ -72,32 +71,27 @@ class CallInvite(Request, tag="call_invite"):
     extra: str = ""
 
 
-@client_frame
 class CallAck(Request, tag="call_ack"):
     """The callee's SDK confirms it has the invite (sent automatically on receipt)."""
 
     call: str
 
 
-@client_frame
 class CallAccept(Request, tag="call_accept"):
     call: str
     extra: str = ""
 
 
-@client_frame
 class CallRefuse(Request, tag="call_refuse"):
     call: str
     extra: str = ""
 
 
-@client_frame
 class CallEnd(Request, tag="call_end"):
     call: str
     extra: str = ""
 
 
-@client_frame
 class CallMsg(Request, tag="call_msg"):
     """Free text to the other side of a call (on_invite_msg), e.g. SDP for media."""
 
@@ -105,7 +99,6 @@ class CallMsg(Request, tag="call_msg"):
     extra: str
 
 
-@client_frame
 class CallDtmf(Request, tag="call_dtmf"):
     call: str
     dtmf: str
@@ -114,8 +107,7 @@ class CallDtmf(Request, tag="call_dtmf"):
 # --- Server -> client ---------------------------------------------------------------
 
 
-@event_kind
-class CallIncoming(Event, tag="call_in"):
+class CallIncoming(Event, tag="call_in", frozen=True):
     """An invitation for me (onInviteReceived): ``account`` is the caller."""
 
     call: str
@@ -124,8 +116,7 @@ class CallIncoming(Event, tag="call_in"):
     extra: str = ""
 
 
-@event_kind
-class CallEvent(Event, tag="call"):
+class CallEvent(Event, tag="call", frozen=True):
     """Something happened to a call of mine: the callback ``on_invite_<what>(extra)``."""
 
     call: str

@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 
+from .base import Event, Request, Seq
 from .errors import ErrorCode, SignalError
-from .frames import Event, Request, Seq, client_frame, event_kind
 
 __all__ = [
     "AUTO_NUM_ATTRS",
@@ -102,21 +102,18 @@ def leave_code(logout_code: int) -> ErrorCode:
 # --- Client -> server ---------------------------------------------------------------
 
 
-@client_frame
 class ChannelJoin(Request, tag="ch_join"):
     """Join ``channel``, leaving the one the session is in (one channel at a time)."""
 
     channel: str
 
 
-@client_frame
 class ChannelLeave(Request, tag="ch_leave"):
     """Leave ``channel``; leaving a channel one is not in is a no-op (safe to resend)."""
 
     channel: str
 
 
-@client_frame
 class ChannelSend(Request, tag="ch_send"):
     channel: str
     msg: str
@@ -125,25 +122,21 @@ class ChannelSend(Request, tag="ch_send"):
     cseq: Seq = 0
 
 
-@client_frame
 class ChannelSetAttr(Request, tag="ch_set_attr"):
     channel: str
     name: str
     value: str
 
 
-@client_frame
 class ChannelDelAttr(Request, tag="ch_del_attr"):
     channel: str
     name: str
 
 
-@client_frame
 class ChannelClearAttr(Request, tag="ch_clear_attr"):
     channel: str
 
 
-@client_frame
 class Invoke(Request, tag="invoke"):
     """Web API ``invoke(func, args)``; the reply's data is ``{"resp": ...}``."""
 
@@ -154,7 +147,6 @@ class Invoke(Request, tag="invoke"):
 # --- Server -> client (events) ---------------------------------------------------------
 
 
-@event_kind
 class ChannelJoined(Event, tag="ch_joined", frozen=True):
     """To the joiner: the channel's state at the join. ``users`` is None in large channels."""
 
@@ -164,7 +156,6 @@ class ChannelJoined(Event, tag="ch_joined", frozen=True):
     users: list[str] | None = None
 
 
-@event_kind
 class ChannelLeft(Event, tag="ch_left", frozen=True):
     """To the leaver: it is out of ``channel`` (602 by user, or when joining another)."""
 
@@ -172,19 +163,16 @@ class ChannelLeft(Event, tag="ch_left", frozen=True):
     code: int
 
 
-@event_kind
 class ChannelUserJoined(Event, tag="ch_user_joined", frozen=True):
     channel: str
     account: str
 
 
-@event_kind
 class ChannelUserLeft(Event, tag="ch_user_left", frozen=True):
     channel: str
     account: str
 
 
-@event_kind
 class ChannelAttrUpdated(Event, tag="ch_attr", frozen=True):
     """``type`` is "update", "del" or "clear" (name and value empty for "clear")."""
 
@@ -194,14 +182,12 @@ class ChannelAttrUpdated(Event, tag="ch_attr", frozen=True):
     type: str
 
 
-@event_kind
 class ChannelMessage(Event, tag="ch_msg", frozen=True):
     channel: str
     account: str
     msg: str
 
 
-@event_kind
 class UserOnline(Event, tag="user_online", frozen=True):
     """Feed of ``_agora_user_online``: ``online`` 1 at login, 0 at the end (``code``)."""
 
@@ -210,7 +196,6 @@ class UserOnline(Event, tag="user_online", frozen=True):
     code: int = 0
 
 
-@event_kind
 class ChannelActivity(Event, tag="ch_event", frozen=True):
     """Feed of ``_agora_channel_event``: ``action`` is "join" or "leave" (with its code)."""
 

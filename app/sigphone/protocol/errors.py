@@ -83,5 +83,7 @@ class SignalError(Exception):
         text = f"{self.code.value} {self.code.name}"
         super().__init__(f"{text}: {reason}" if reason else text)
 
-    def __reduce__(self):  # keep it picklable with both arguments
+    def __reduce__(
+        self,
+    ) -> tuple[type[SignalError], tuple[int, str]]:  # keep it picklable with both arguments
         return (type(self), (int(self.code), self.reason))

@@ -4,16 +4,21 @@ Every frame is one WebSocket text message holding a JSON object whose ``op`` nam
 Client requests carry an ``id`` the reply echoes; server events carry a per-session ``seq``
 the client acknowledges (``ack``) and resumes from. See docs/protocol.md.
 
-Other protocol modules (channels, calls) add their request and event kinds with
-``client_frame`` / ``event_kind``; the decoders are rebuilt from those registries.
+The frame types are closed: ``ClientFrame``, ``ServerEvent`` and ``ServerFrame`` below are
+explicit unions of every kind (the session's here, the channels', calls' and presence
+frames from their modules), and the decoders are built from them once.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar, Union
+from typing import Any, TypeAlias
 
 import msgspec
 
+from . import calls as k
+from . import channels as ch
+from . import presence as p
+from .base import Event, Id, Request, Seq
 from .errors import ErrorCode, SignalError
 from .limits import MAX_FRAME_BYTES
 
@@ -21,6 +26,7 @@ __all__ = [
     "Ack",
     "ClientFrame",
     "ErrorFrame",
+    "Event",
     "EventFrame",
     "GetAttr",
     "GetAttrAll",
@@ -34,48 +40,17 @@ __all__ = [
     "Request",
     "Resume",
     "SendMsg",
+    "ServerEvent",
+    "ServerFrame",
     "SetAttr",
-    "client_frame",
     "decode_client",
+    "decode_event",
     "decode_server",
     "encode",
-    "event_kind",
+    "encode_event",
+    "encode_event_body",
     "request_id_of",
 ]
-
-Id = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
-Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
-
-_client_types: list[type[msgspec.Struct]] = []
-_event_types: list[type[msgspec.Struct]] = []
-_decoders: dict[str, msgspec.json.Decoder[Any]] = {}
-
-F = TypeVar("F", bound=type[msgspec.Struct])
-
-
-def client_frame(cls: F) -> F:
-    """Register a client-to-server frame kind (a Struct tagged by ``op``)."""
-    _client_types.append(cls)
-    _decoders.clear()
-    return cls
-
-
-def event_kind(cls: F) -> F:
-    """Register a server event kind (a Struct tagged by ``t``, carried in EventFrame.ev)."""
-    _event_types.append(cls)
-    _decoders.clear()
-    return cls
-
-
-class Request(msgspec.Struct, tag_field="op", omit_defaults=True, kw_only=True):
-    """Base of every client request: ``id`` is echoed by the reply."""
-
-    id: Id = 0
-
-
-class Event(msgspec.Struct, tag_field="t", omit_defaults=True, kw_only=True):
-    """Base of every server event kind."""
-
 
 # --- Client -> server ---------------------------------------------------------------
 
@@ -89,7 +64,6 @@ class Resume(msgspec.Struct, omit_defaults=True):
     ack: Seq = 0
 
 
-@client_frame
 class Login(Request, tag="login"):
     app_id: str
     account: str
@@ -104,46 +78,38 @@ class Login(Request, tag="login"):
     inbox_ack: Seq = 0
 
 
-@client_frame
 class Logout(Request, tag="logout"):
     pass
 
 
-@client_frame
 class Ping(Request, tag="ping"):
     pass
 
 
-@client_frame
 class Ack(msgspec.Struct, tag_field="op", tag="ack"):
     """Everything up to and including ``seq`` has been processed by the application."""
 
     seq: Seq
 
 
-@client_frame
 class SetAttr(Request, tag="set_attr"):
     name: str
     value: str
 
 
-@client_frame
 class GetAttr(Request, tag="get_attr"):
     name: str
     account: str | None = None  # None: my own
 
 
-@client_frame
 class GetAttrAll(Request, tag="get_attr_all"):
     account: str | None = None
 
 
-@client_frame
 class QueryStatus(Request, tag="query_status"):
     account: str
 
 
-@client_frame
 class SendMsg(Request, tag="send"):
     peer: str
     msg: str
@@ -177,8 +143,7 @@ class LogoutFrame(msgspec.Struct, tag_field="op", tag="logout", omit_defaults=Tr
     reason: str = ""
 
 
-@event_kind
-class MsgEvent(Event, tag="msg"):
+class MsgEvent(Event, tag="msg", frozen=True):
     """A point-to-point message. ``iid`` is its durable inbox id (increasing per recipient)."""
 
     account: str
@@ -189,10 +154,57 @@ class MsgEvent(Event, tag="msg"):
 
 class EventFrame(msgspec.Struct, tag_field="op", tag="event"):
     seq: Seq
-    ev: msgspec.Raw  # one of the registered event kinds; see decode_event
+    ev: msgspec.Raw  # one of the ServerEvent kinds; see decode_event
 
 
-ClientFrame = msgspec.Struct  # any registered client frame
+#: Every frame a client may send (closed: a new kind is added here).
+ClientFrame: TypeAlias = (
+    Login
+    | Logout
+    | Ping
+    | Ack
+    | SetAttr
+    | GetAttr
+    | GetAttrAll
+    | QueryStatus
+    | SendMsg
+    | ch.ChannelJoin
+    | ch.ChannelLeave
+    | ch.ChannelSend
+    | ch.ChannelSetAttr
+    | ch.ChannelDelAttr
+    | ch.ChannelClearAttr
+    | ch.Invoke
+    | k.CallInvite
+    | k.CallAck
+    | k.CallAccept
+    | k.CallRefuse
+    | k.CallEnd
+    | k.CallMsg
+    | k.CallDtmf
+    | p.PresenceSubscribe
+    | p.PresenceUnsubscribe
+)
+
+#: Every event kind the server pushes (in EventFrame.ev).
+ServerEvent: TypeAlias = (
+    MsgEvent
+    | ch.ChannelJoined
+    | ch.ChannelLeft
+    | ch.ChannelUserJoined
+    | ch.ChannelUserLeft
+    | ch.ChannelAttrUpdated
+    | ch.ChannelMessage
+    | ch.UserOnline
+    | ch.ChannelActivity
+    | k.CallIncoming
+    | k.CallEvent
+    | p.UserStatusChanged
+    | p.UserAttrChanged
+)
+
+#: Every frame the server sends.
+ServerFrame: TypeAlias = Reply | ErrorFrame | LogoutFrame | EventFrame
 
 # --- Codec ---------------------------------------------------------------------------
 
@@ -208,17 +220,9 @@ def encode_event(seq: int, event_json: bytes) -> bytes:
     return b'{"op":"event","seq":%d,"ev":%s}' % (seq, event_json)
 
 
-def _decoder(kind: str) -> msgspec.json.Decoder[Any]:
-    dec = _decoders.get(kind)
-    if dec is None:
-        if kind == "client":
-            dec = msgspec.json.Decoder(Union[tuple(_client_types)])  # noqa: UP007
-        elif kind == "event":
-            dec = msgspec.json.Decoder(Union[tuple(_event_types)])  # noqa: UP007
-        else:
-            dec = msgspec.json.Decoder(Union[Reply, ErrorFrame, LogoutFrame, EventFrame])  # noqa: UP007
-        _decoders[kind] = dec
-    return dec
+_client_decoder = msgspec.json.Decoder(ClientFrame)
+_event_decoder = msgspec.json.Decoder(ServerEvent)
+_server_decoder = msgspec.json.Decoder(ServerFrame)
 
 
 def request_id_of(data: bytes | str) -> int | None:
@@ -234,14 +238,14 @@ def request_id_of(data: bytes | str) -> int | None:
     return None
 
 
-def decode_client(data: bytes | str) -> msgspec.Struct:
+def decode_client(data: bytes | str) -> ClientFrame:
     """Decode one client frame or raise SignalError (1005 too large, 1004 malformed)."""
     if len(data) > MAX_FRAME_BYTES:
         raise SignalError(
             ErrorCode.GENERAL_E_LARGE_PARAM, f"frame larger than {MAX_FRAME_BYTES} bytes"
         )
     try:
-        return _decoder("client").decode(data)
+        return _client_decoder.decode(data)
     except msgspec.ValidationError as exc:
         text = str(exc)
         if "`$.op`" in text or "Object missing required field `op`" in text:
@@ -251,9 +255,9 @@ def decode_client(data: bytes | str) -> msgspec.Struct:
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"malformed JSON ({exc})") from None
 
 
-def decode_server(data: bytes | str) -> Reply | ErrorFrame | LogoutFrame | EventFrame:
+def decode_server(data: bytes | str) -> ServerFrame:
     """Decode one server frame (SDK side). Raises msgspec errors on garbage."""
-    return _decoder("server").decode(data)
+    return _server_decoder.decode(data)
 
 
 _last_body: tuple[msgspec.Struct, bytes] | None = None
@@ -267,11 +271,10 @@ def encode_event_body(event: Event) -> bytes:
     if last is not None and last[0] is event:
         return last[1]
     body = _encoder.encode(event)
-    if event.__struct_config__.frozen:
-        _last_body = (event, body)
+    _last_body = (event, body)
     return body
 
 
-def decode_event(raw: msgspec.Raw | bytes) -> Event:
-    """Decode the ``ev`` of an EventFrame into its registered kind."""
-    return _decoder("event").decode(raw)
+def decode_event(raw: msgspec.Raw | bytes) -> ServerEvent:
+    """Decode the ``ev`` of an EventFrame into its kind."""
+    return _event_decoder.decode(raw)

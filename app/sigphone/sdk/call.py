@@ -1,4 +1,4 @@
-"""Calls in the SDK (K1-K4): the ``Call`` object and the session's call methods.
+"""Calls in the SDK (K1-K4): the ``Call`` object and the ``Calls`` component of a session.
 
 The server owns a call's state; a ``Call`` mirrors it from the events the server pushes
 through the session's sequenced, acknowledged, resumable stream, so a short network break
@@ -17,26 +17,41 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..protocol import calls as c
+from ..protocol.call_state import CallState, is_terminal, transition
 from ..protocol.errors import ErrorCode, SignalError
 from ..protocol.names import check_name
-from .callbacks import invoke
+from .requests import Handler, Requests
 
-if TYPE_CHECKING:
-    from .session import Session
-
-__all__ = ["Call", "CallOps"]
+__all__ = ["Call", "Calls"]
 
 log = logging.getLogger("sigphone.sdk")
 
-RINGING = "ringing"
-ACCEPTED = "accepted"
-ENDED = "ended"
+RINGING = CallState.RINGING
+ACCEPTED = CallState.ACCEPTED
+ENDED = CallState.ENDED
 
-#: Events after which a call is over.
-_TERMINAL = frozenset({"failed", "refused_by_peer", "end_by_peer", "end_by_myself"})
+#: Invite failures the server reports by code (docs/calls.md); any other refusal is 700.
+_FAILED_CODES = frozenset(
+    {
+        ErrorCode.INVITE_E_REINVITE,
+        ErrorCode.INVITE_E_NET,
+        ErrorCode.INVITE_E_PEEROFFLINE,
+        ErrorCode.INVITE_E_TIMEOUT,
+    }
+)
+#: Refusals that stay exceptions: bad parameters, not logged in, the session's end.
+_RAISED = frozenset(
+    {
+        ErrorCode.GENERAL_E_WRONG_PARAM,
+        ErrorCode.GENERAL_E_LARGE_PARAM,
+        ErrorCode.GENERAL_E_NOT_LOGIN,
+        ErrorCode.INVITE_E_NET,  # no answer in time (docs/calls.md)
+    }
+    | {code for code in ErrorCode if 100 <= code < 200}
+)
 
 
 class Call:
@@ -57,9 +72,10 @@ class Call:
     on_invite_msg: Callable[[str], Any] | None = None
 
     def __init__(
-        self, session: Session, call_id: str, channel: str, peer: str, extra: str, direction: str
+        self, calls: Calls, call_id: str, channel: str, peer: str, extra: str, direction: str
     ) -> None:
-        self.session = session
+        self._calls = calls
+        self._requests = calls.requests
         self.id = call_id
         self.channel = channel
         self.peer = peer
@@ -70,14 +86,19 @@ class Call:
         self._released = asyncio.Event()  # set once the application holds this object
 
     @property
-    def state(self) -> str:
+    def state(self) -> CallState:
         """ "ringing", "accepted" or "ended"; every call is "ended" once the session is over
         (after on_logout no call callback fires: the logout is the last word)."""
-        return ENDED if self.session.get_status() == 0 else self._state
+        return ENDED if self._requests.ended() else self._state
 
     @state.setter
-    def state(self, value: str) -> None:
+    def state(self, value: CallState) -> None:
         self._state = value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name.startswith("on_") and value is not None:
+            self._requests.callback_assigned()
 
     def __repr__(self) -> str:
         return f"<Call {self.direction} {self.peer!r} in {self.channel!r} {self.state} {self.id}>"
@@ -85,14 +106,14 @@ class Call:
     async def channel_invite_accept(self, extra: str = "") -> None:
         """Accept (callee): the caller gets on_invite_accepted_by_peer(extra)."""
         c.check_extra(extra)
-        await self.session._request(c.CallAccept(call=self.id, extra=extra))
+        await self._requests.request(c.CallAccept(call=self.id, extra=extra))
         if self.state == RINGING:
             self.state = ACCEPTED
 
     async def channel_invite_refuse(self, extra: str = "") -> None:
         """Refuse (callee, while ringing): the caller gets on_invite_refused_by_peer(extra)."""
         c.check_extra(extra)
-        await self.session._request(c.CallRefuse(call=self.id, extra=extra))
+        await self._requests.request(c.CallRefuse(call=self.id, extra=extra))
         self._close()
 
     async def channel_invite_end(self, extra: str = "") -> None:
@@ -102,7 +123,7 @@ class Call:
         if self._over:
             return
         try:
-            await self.session._request(c.CallEnd(call=self.id, extra=extra))
+            await self._requests.request(c.CallEnd(call=self.id, extra=extra))
         except SignalError as exc:
             if exc.code != ErrorCode.INVITE_E_OTHER:
                 raise
@@ -112,56 +133,52 @@ class Call:
     async def channel_invite_dtmf(self, dtmf: str) -> None:
         """Send DTMF digits (0-9 * # A-D); the other side gets on_invite_msg with the JSON
         ``{"type":"dtmf","dtmf":"<digits>"}``."""
-        await self.session._request(c.CallDtmf(call=self.id, dtmf=c.check_dtmf(dtmf)))
+        await self._requests.request(c.CallDtmf(call=self.id, dtmf=c.check_dtmf(dtmf)))
 
     async def channel_invite_msg(self, extra: str) -> None:
         """Send free text (up to 8K) to the other side's on_invite_msg (SDP, app data)."""
-        await self.session._request(c.CallMsg(call=self.id, extra=c.check_extra(extra)))
+        await self._requests.request(c.CallMsg(call=self.id, extra=c.check_extra(extra)))
 
     def _close(self) -> None:
         self.state = ENDED
         self._over = True
-        self.session._call_table().pop(self.id, None)
+        self._calls.table.pop(self.id, None)
 
 
-class CallOps:
-    """The session's call methods and events: a base class of Session, using its request,
-    callback and task plumbing (``_request``, ``_call``, ``_emit``, ``_tasks``)."""
+class Calls:
+    """The call side of a session (composition: it gets the session's ``Requests`` and
+    registers its handlers in the dispatch table)."""
 
-    #: onInviteReceived(call): a call for me; set the Call's callbacks in here.
-    on_invite_received: Callable[[Call], Any] | None = None
+    def __init__(self, requests: Requests) -> None:
+        self.requests = requests
+        self.table: dict[str, Call] = {}
+        requests.on_relogin(self._lost)
 
-    def _call_table(self) -> dict[str, Call]:
-        table: dict[str, Call] | None = self.__dict__.get("_calls_by_id")
-        if table is None:
-            table = self.__dict__["_calls_by_id"] = {}
-            self.relogin_hooks.append(self._calls_lost)
-        return table
+    def handlers(self) -> dict[type[Any], Handler]:
+        return {c.CallIncoming: self._on_incoming, c.CallEvent: self._on_event}
 
     @property
     def calls(self) -> list[Call]:
-        """Calls of this session that are not over."""
-        return [call for call in self._call_table().values() if call.state != ENDED]
+        return [call for call in self.table.values() if call.state != ENDED]
 
-    async def channel_invite_user(self, channel: str, peer: str, uid: int = 0) -> Call:
-        """channelInviteUser: a call without extra (``uid`` is obsolete, ignored)."""
-        return await self.channel_invite_user2(channel, peer, "")
-
-    async def channel_invite_user2(self, channel: str, peer: str, extra: str = "") -> Call:
-        """Call ``peer`` into ``channel``; ``extra`` is "" or a JSON object up to 8K.
-
-        Raises SignalError for bad parameters; everything else (701, 703, 704, refusals)
-        arrives on the returned Call's callbacks.
-        """
+    async def invite(self, channel: str, peer: str, extra: str) -> Call:
         check_name(channel, "channel")
         check_name(peer, "peer")
         c.parse_invite_extra(extra)
         call = Call(self, secrets.token_hex(16), channel, peer, extra, "out")
-        table = self._call_table()
-        table[call.id] = call
+        self.table[call.id] = call
         frame = c.CallInvite(call=call.id, channel=channel, peer=peer, extra=extra)
         try:
-            await self._request(frame, timeout_code=ErrorCode.INVITE_E_NET)
+            await self.requests.request(frame, timeout_code=ErrorCode.INVITE_E_NET)
+        except SignalError as exc:
+            if exc.code in _RAISED:
+                call._close()
+                call._released.set()
+                raise
+            # The server refused the call: it fails like any call (K2), 700 for "other".
+            code = exc.code if exc.code in _FAILED_CODES else ErrorCode.INVITE_E_OTHER
+            log.info("invite refused: %s", exc)
+            self.requests.later(self._call_event, call, "failed", _ecode(code))
         except BaseException:
             call._close()
             call._released.set()
@@ -170,22 +187,21 @@ class CallOps:
         asyncio.get_running_loop().call_soon(call._released.set)
         return call
 
-    # --- Events (called by Session._on_event, in order) ----------------------------------
+    # --- Events (in dispatch order) ------------------------------------------------------
 
-    async def _on_CallIncoming(self, event: c.CallIncoming) -> None:
-        table = self._call_table()
-        if event.call in table:
+    async def _on_incoming(self, event: c.CallIncoming) -> None:
+        if event.call in self.table:
             return
         call = Call(self, event.call, event.channel, event.account, event.extra, "in")
         call._released.set()
-        table[call.id] = call
-        task = asyncio.ensure_future(self._request(c.CallAck(call=call.id)))
-        self._tasks.add(task)
-        task.add_done_callback(self._sent)
-        await self._call("on_invite_received", call)
+        self.table[call.id] = call
+        self.requests.spawn(self.requests.request(c.CallAck(call=call.id)))
+        await self.requests.hand(
+            lambda: self.requests.on_session("on_invite_received"), "on_invite_received", call
+        )
 
-    async def _on_CallEvent(self, event: c.CallEvent) -> None:
-        call = self._call_table().get(event.call)
+    async def _on_event(self, event: c.CallEvent) -> None:
+        call = self.table.get(event.call)
         if call is None or event.what not in c.CALL_EVENTS:
             return
         await call._released.wait()
@@ -194,15 +210,21 @@ class CallOps:
     async def _call_event(self, call: Call, what: str, extra: str) -> None:
         if call._over:
             return
-        if what in _TERMINAL:
+        state = transition(call._state, what)  # the table the server applies too
+        if state is ENDED or (state is None and is_terminal(what)):
             call._close()
-        elif what == "accepted_by_peer":
-            call.state = ACCEPTED
-        await invoke(getattr(call, "on_invite_" + what), extra, on_error=self._callback_failed)
+        elif state is not None:
+            call.state = state
+        name = "on_invite_" + what
+        await self.requests.hand(lambda: getattr(call, name), name, extra)
 
-    async def _calls_lost(self) -> None:
+    def _lost(self) -> None:
         """The server restarted and forgot our calls: end them here, in event order."""
-        lost = json.dumps({"ecode": int(ErrorCode.INVITE_E_NET)})
-        for call in list(self._call_table().values()):
+        lost = _ecode(ErrorCode.INVITE_E_NET)
+        for call in list(self.table.values()):
             what = "failed" if call.direction == "out" and call.state == RINGING else "end_by_peer"
-            self._emit("_call_event", call, what, lost)
+            self.requests.later(self._call_event, call, what, lost)
+
+
+def _ecode(code: int) -> str:
+    return json.dumps({"ecode": int(code)})

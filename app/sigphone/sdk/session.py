@@ -2,58 +2,57 @@
 
 Delivery guarantees (docs/protocol.md): every server event carries a sequence number; the
 session hands events to the application in order, skips anything it has already seen, and
-acknowledges only what the application's callback has finished with. After a network break
-it reconnects and resumes: the server replays what was not received. Requests still waiting
-for a reply are sent again after a reconnect; message sends carry a per-client number so the
-server applies each once.
+acknowledges only what was handed to an application callback that has returned. After a
+network break it reconnects and resumes: the server replays what was not received. Requests
+still waiting for a reply are sent again after a reconnect; message sends carry a
+per-client number so the server applies each once.
+
+The rules live in ``protocol.client.ClientProtocol`` (sans-I/O); the WebSocket in
+``connection.Link``; this module dispatches events to the application's callbacks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
-import random
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any
-
-import msgspec
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from .. import __version__
 from ..protocol import frames as f
+from ..protocol.client import ClientProtocol, ClientState, Delivery, Received
 from ..protocol.errors import ErrorCode, SignalError
 from ..protocol.limits import (
     MAX_MSG_ID_CHARS,
     MAX_P2P_MSG_CHARS,
     MAX_USER_ATTR_NAME_CHARS,
     MAX_USER_ATTR_VALUE_CHARS,
-    MAX_WIRE_BYTES,
 )
 from ..protocol.names import check_name, check_text
-from .call import CallOps
+from .call import Call, Calls
 from .callbacks import invoke
-from .channel import ChannelOps
+from .channel import Channel, ChannelCallbacks, Channels
+from .connection import Link
+from .presence import Presence
+from .requests import CallbackSource, Handler
 
 if TYPE_CHECKING:
+    from .connection import ClientConnection
     from .signal import Signal
 
 __all__ = ["Session", "Status"]
 
 log = logging.getLogger("sigphone.sdk")
 
-#: Errors worth another connection attempt (the network, not the server's verdict).
-NETWORK_ERRORS = (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, EOFError)
 
-
-class Status:
+class Status(IntEnum):
     """Values of ``get_status()`` (Web API)."""
 
     LOGGED_OUT = 0
@@ -62,41 +61,44 @@ class Status:
 
 
 @dataclass(slots=True)
-class _Pending:
-    frame: bytes
-    future: asyncio.Future[dict[str, Any]]
-
-
-@dataclass(slots=True)
-class _Event:
-    epoch: str  # the server session it belongs to; acks go only to that one
-    seq: int
-    event: msgspec.Struct
-
-
-@dataclass(slots=True)
 class _Callback:
+    """A local callback (a request's result, a reconnect) or an internal step: queued behind
+    the events already received. ``target`` is a session callback's name or a coroutine
+    function."""
+
+    target: str | Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+@dataclass(slots=True, eq=False)
+class _Hold:
+    """One event being handed over: finished once dispatched and no callback of it waits."""
+
+    delivery: Delivery
+    waiting: int = 0
+    dispatched: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class _Parked:
+    """A callback invocation waiting for the application to assign the callback."""
+
+    resolve: Callable[[], Callable[..., Any] | None]
     name: str
     args: tuple[Any, ...]
+    hold: _Hold
+    deadline: float = field(default=0.0)
 
 
 _STOP = object()
 
 
-def _logout_code(login_code: int) -> ErrorCode:
-    """The onLogout reason for a login refused while reconnecting."""
-    if login_code == ErrorCode.LOGIN_E_TOKENEXPIRED:
-        return ErrorCode.LOGOUT_E_TOKENEXPIRED
-    if 100 <= login_code < 200:
-        return ErrorCode(login_code)
-    return ErrorCode.LOGOUT_E_OTHER
-
-
-class Session(ChannelOps, CallOps):
+class Session(ChannelCallbacks):
     """Returned by ``Signal.login``. Assign callbacks as attributes (plain or async functions).
 
-    Callbacks run one at a time, in order, on the event loop, after ``login`` has returned:
-    set them right after ``await signal.login(...)`` and nothing is missed.
+    Callbacks run one at a time, in order, on the event loop. An event whose callback is not
+    assigned yet waits for it (bounded: ``Signal.callback_wait`` seconds and
+    ``Signal.callback_backlog`` events) and is acknowledged only once handed over.
     """
 
     # --- Callbacks (seed name -> attribute); see docs/sdk.md ---------------------------
@@ -109,6 +111,15 @@ class Session(ChannelOps, CallOps):
     on_message_send_error: Callable[[str, int], Any] | None = None
     on_user_attr_result: Callable[[str, str, str | None], Any] | None = None
     on_user_attr_all_result: Callable[[str, str], Any] | None = None
+    on_channel_query_user_num_result: Callable[[str, int, int], Any] | None = None
+    on_invoke_ret: Callable[[int, int, Any], Any] | None = None
+    #: onInviteReceived(call): a call for me; set the Call's callbacks in here.
+    on_invite_received: Callable[[Call], Any] | None = None
+    #: Live presence (an addition to the seed): a watched user logged in (1) or out (0),
+    #: or set one of its attributes (value "" when deleted). See user_status_subscribe.
+    on_user_status_changed: Callable[[str, int], Any] | None = None
+    on_user_attr_changed: Callable[[str, str, str], Any] | None = None
+    # The channel callbacks (fallbacks for a Channel's own) come from ChannelCallbacks.
 
     def __init__(
         self,
@@ -123,35 +134,54 @@ class Session(ChannelOps, CallOps):
         self._token = token
         self.reconnect_count = reconnect_count
         self.reconnect_time = reconnect_time
-        self._client_id = secrets.token_hex(16)
-        self._status = Status.CONNECTING
-        self._ws: ClientConnection | None = None
-        self._sid = ""  # server session id (the epoch of sequence numbers)
-        self._received = 0  # highest event seq received in this epoch
-        self._processed = 0  # highest event seq the application has finished with
-        self._acked = 0
-        self._last_iid = 0  # highest inbox message id handed to the application
-        self._ids = itertools.count(1)
-        self._cseq = 0
-        self._pending: dict[int, _Pending] = {}
+        self._status: Status = Status.CONNECTING
+        self._core = ClientProtocol(
+            secrets.token_hex(16), ack_batch=signal.ack_batch, ack_delay=signal.ack_delay
+        )
+        self._link = Link(
+            signal,
+            self._core,
+            _LinkEvents(self),
+            self._queue_login,
+            reconnect_count,
+            reconnect_time,
+        )
+        self._futures: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._queue: deque[Any] = deque()
         self._ready = asyncio.Event()
-        self._ack_timer: asyncio.TimerHandle | None = None
+        self._parked: deque[_Parked] = deque()
+        self._parked_changed = False
+        self._park_timer: asyncio.TimerHandle | None = None
+        self._hold: _Hold | None = None
         self._dispatcher: asyncio.Task[None] | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._closing = False
         self._logout_code: ErrorCode | None = None
+        self._closed = asyncio.Event()  # set once a logout has closed the connection
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Coroutines run after a reconnect that could not resume the server session (the
         #: server restarted): parts of the SDK restore server-side state there (channels).
         self.relogin_hooks: list[Callable[[], Any]] = []
         #: Called with the logout code when the session ends, before on_logout is queued.
         self.end_hooks: list[Callable[[ErrorCode], None]] = []
-        self.resumed = False
+        requests = _SessionRequests(self)
+        self._channels = Channels(requests)
+        self._calls = Calls(requests)
+        self._presence = Presence(requests)
+        #: The dispatch table: event type -> handler (components register theirs).
+        self._handlers: dict[type[Any], Handler] = {
+            f.MsgEvent: self._on_msg,
+            **self._channels.handlers(),
+            **self._calls.handlers(),
+            **self._presence.handlers(),
+        }
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name.startswith("on_") and value is not None:
+            self._callback_assigned()
 
     # --- Status ------------------------------------------------------------------------
 
-    def get_status(self) -> int:
+    def get_status(self) -> Status:
         """0 logged out, 1 connecting (or reconnecting), 2 logged in."""
         return self._status
 
@@ -162,191 +192,79 @@ class Session(ChannelOps, CallOps):
     def uid(self) -> int:
         return 0  # obsolete in both seeds, always 0
 
-    # --- Connecting --------------------------------------------------------------------
+    @property
+    def resumed(self) -> bool:
+        """Whether the last (re)connection continued the server session."""
+        return self._core.resumed
 
-    async def _connect(self, *, resume: bool) -> None:
-        """Open a connection and log in on it (resuming the server session if asked)."""
-        sig = self.signal
-        tls = {"ssl": sig.ssl} if sig.ssl is not None and sig.server.startswith("wss:") else {}
-        ws = await connect(
-            sig.server,
-            **tls,
-            compression=None,
-            max_size=MAX_WIRE_BYTES,
-            open_timeout=sig.connect_timeout,
-            ping_interval=sig.ping_interval,
-            ping_timeout=sig.ping_interval,
-            close_timeout=1.0,
-            proxy=None,
-            user_agent_header=f"sigphone-sdk/{__version__}",
+    @property
+    def _sid(self) -> str:
+        return self._core.session_id
+
+    @property
+    def _ws(self) -> ClientConnection | None:
+        return self._link._ws
+
+    # --- Connecting (the link calls back into these) -----------------------------------
+
+    def _queue_login(self, resume: bool) -> None:
+        self._core.login(
+            app_id=self.signal.app_id,
+            account=self.account,
+            token=self._token,
+            reconnect_time=self.reconnect_time,
+            sdk=__version__,
+            resume=resume,
         )
-        try:
-            login = f.Login(
-                id=next(self._ids),
-                app_id=sig.app_id,
-                account=self.account,
-                token=self._token,
-                client_id=self._client_id,
-                reconnect_time=float(self.reconnect_time),
-                sdk=__version__,
-                resume=f.Resume(self._sid, self._received, self._processed)
-                if resume and self._sid
-                else None,
-                inbox_ack=self._last_iid,
-            )
-            await ws.send(f.encode(login), text=True)
-            async with asyncio.timeout(sig.connect_timeout):
-                while True:
-                    reply = f.decode_server(await ws.recv(decode=False))
-                    if isinstance(reply, f.Reply) and reply.id == login.id:
-                        break
-                    if isinstance(reply, f.ErrorFrame):
-                        raise SignalError(reply.code, reply.reason)
-            if reply.code:
-                raise SignalError(reply.code, reply.reason)
-        except BaseException:
-            await ws.close()
-            raise
-        data = reply.data or {}
-        self.resumed = bool(data.get("resumed"))
-        if not self.resumed:
-            self._received = self._processed = self._acked = 0
-        self._sid = str(data.get("session", ""))
-        self._ws = ws
-        self._status = Status.LOGGED_IN
 
     async def _first_login(self) -> None:
         try:
-            await self._connect(resume=False)
-        except SignalError:
-            self._status = Status.LOGGED_OUT
-            raise
-        except (*NETWORK_ERRORS, InvalidURI, msgspec.DecodeError) as exc:
-            self._status = Status.LOGGED_OUT
-            raise SignalError(ErrorCode.LOGIN_E_NET, f"cannot reach the server: {exc}") from exc
+            await self._link.first_login()
         except BaseException:
             self._status = Status.LOGGED_OUT
+            self._core.end()
             raise
+        self._status = Status.LOGGED_IN
 
     def _start(self) -> None:
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="sigphone-dispatch")
-        self._supervisor = asyncio.create_task(self._supervise(), name="sigphone-connection")
+        self._link.start()
 
-    async def _supervise(self) -> None:
-        try:
-            while True:
-                assert self._ws is not None
-                ended = await self._read_loop(self._ws)
-                if ended or self._closing:
-                    return
-                if not await self._reconnect():
-                    return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug: report it and end the session cleanly
-            log.exception("connection supervisor failed")
-            self._emit("on_error", exc)
-            self._finish(ErrorCode.LOGOUT_E_OTHER)
+    def _link_received(self, events: list[Received]) -> None:
+        for event in events:
+            if isinstance(event, Delivery):
+                self._queue.append(event)
+                self._ready.set()
+            elif isinstance(event, f.Reply):
+                future = self._futures.pop(event.id, None)
+                if future is not None and not future.done():
+                    if event.code:
+                        future.set_exception(SignalError(event.code, event.reason))
+                    else:
+                        future.set_result(event.data or {})
+            elif isinstance(event, f.LogoutFrame):
+                log.info("server ended the session: %s %s", event.code, event.reason)
+                self._finish(ErrorCode.coerce(event.code))
+            elif isinstance(event, f.ErrorFrame):
+                self._emit("on_error", SignalError(event.code, event.reason))
 
-    async def _read_loop(self, ws: ClientConnection) -> bool:
-        """Read frames until the connection drops (False) or the server ends us (True)."""
-        try:
-            while True:
-                data = await ws.recv(decode=False)
-                try:
-                    frame = f.decode_server(data)
-                except msgspec.MsgspecError as exc:
-                    log.warning("undecodable frame from server: %s", exc)
-                    continue
-                if isinstance(frame, f.EventFrame):
-                    if frame.seq <= self._received:
-                        continue  # replayed and already here
-                    self._received = frame.seq
-                    try:
-                        event = f.decode_event(frame.ev)
-                    except msgspec.MsgspecError as exc:
-                        log.warning("unknown event kind: %s", exc)
-                        self._processed = max(self._processed, frame.seq)
-                        continue
-                    self._queue.append(_Event(self._sid, frame.seq, event))
-                    self._ready.set()
-                elif isinstance(frame, f.Reply):
-                    pending = self._pending.pop(frame.id, None)
-                    if pending is not None and not pending.future.done():
-                        if frame.code:
-                            pending.future.set_exception(SignalError(frame.code, frame.reason))
-                        else:
-                            pending.future.set_result(frame.data or {})
-                elif isinstance(frame, f.LogoutFrame):
-                    log.info("server ended the session: %s %s", frame.code, frame.reason)
-                    self._ws = None
-                    self._finish(ErrorCode.coerce(frame.code))
-                    await ws.close()
-                    return True
-                elif isinstance(frame, f.ErrorFrame):
-                    self._emit("on_error", SignalError(frame.code, frame.reason))
-        except ConnectionClosed:
-            pass
-        self._ws = None
-        return False
-
-    def _backoff(self, attempt: int) -> float:
-        if attempt == 1:
-            return 0.0
-        base = min(
-            self.signal.reconnect_delay * 2 ** (attempt - 2), self.signal.reconnect_delay_max
-        )
-        return base * random.uniform(0.8, 1.2)
-
-    async def _reconnect(self) -> bool:
-        """Try to get back in within reconnect_count attempts and reconnect_time seconds."""
+    def _link_reconnecting(self, attempt: int) -> None:
         self._status = Status.CONNECTING
-        started = time.monotonic()
-        for attempt in itertools.count(1):
-            remaining = self.reconnect_time - (time.monotonic() - started)
-            if attempt > self.reconnect_count or remaining <= 0:
-                break
-            self._emit("on_reconnecting", attempt)
-            delay = self._backoff(attempt)
-            if delay >= remaining:
-                await asyncio.sleep(remaining)
-                break
-            await asyncio.sleep(delay)
-            try:
-                await self._connect(resume=True)
-            except SignalError as exc:
-                if exc.code == ErrorCode.GENERAL_E_FAILED:  # rate limited: try again
-                    continue
-                log.info("reconnect refused: %s", exc)
-                self._finish(_logout_code(exc.code))
-                return False
-            except (*NETWORK_ERRORS, msgspec.DecodeError) as exc:
-                log.debug("reconnect attempt %d failed: %r", attempt, exc)
-                continue
-            log.info("reconnected after %d attempt(s)", attempt)
-            for rid in sorted(self._pending):
-                self._send(self._pending[rid].frame)
-            if not self.resumed:
-                for hook in self.relogin_hooks:
-                    await invoke(hook, on_error=self._callback_failed)
-            self._emit("on_reconnected", 0)
-            self._schedule_ack(now=True)
-            return True
-        self._finish(ErrorCode.LOGOUT_E_NET)
-        return False
+        self._emit("on_reconnecting", attempt)
 
-    def _send(self, data: bytes) -> None:
-        ws = self._ws
-        if ws is None:
-            return  # sent again after the reconnect
-        task = asyncio.ensure_future(ws.send(data, text=True))
-        self._tasks.add(task)
-        task.add_done_callback(self._sent)
+    async def _link_reconnected(self) -> None:
+        self._status = Status.LOGGED_IN
+        if not self.resumed:
+            for hook in self.relogin_hooks:
+                await invoke(hook, on_error=self._callback_failed)
+        self._emit("on_reconnected", 0)
 
-    def _sent(self, task: asyncio.Future[Any]) -> None:
-        self._tasks.discard(task)  # type: ignore[arg-type]
-        if not task.cancelled() and task.exception() is not None:
-            log.debug("send failed: %r", task.exception())
+    def _link_ended(self, code: ErrorCode) -> None:
+        self._finish(code)
+
+    def _link_crashed(self, exc: Exception) -> None:
+        self._emit("on_error", exc)
+        self._finish(ErrorCode.LOGOUT_E_OTHER)
 
     def _finish(self, code: ErrorCode) -> None:
         """The session is over (reason ``code``): fail what waits, tell the application."""
@@ -354,13 +272,13 @@ class Session(ChannelOps, CallOps):
             return
         self._logout_code = code
         self._status = Status.LOGGED_OUT
-        self._closing = True
-        if self._ack_timer is not None:
-            self._ack_timer.cancel()
-        for pending in self._pending.values():
-            if not pending.future.done():
-                pending.future.set_exception(SignalError(code, "the session has ended"))
-        self._pending.clear()
+        self._link.closing = True
+        self._link.stop_timer()
+        self._core.end()
+        for future in self._futures.values():
+            if not future.done():
+                future.set_exception(SignalError(code, "the session has ended"))
+        self._futures.clear()
         for hook in self.end_hooks:
             hook(code)
         self._emit("on_logout", int(code))
@@ -372,21 +290,52 @@ class Session(ChannelOps, CallOps):
     async def _request(
         self, frame: f.Request, *, timeout_code: ErrorCode = ErrorCode.GENERAL_E_FAILED
     ) -> dict[str, Any]:
-        if self._status == Status.LOGGED_OUT:
+        if self._status == Status.LOGGED_OUT or self._core.state is ClientState.ENDED:
             raise SignalError(ErrorCode.GENERAL_E_NOT_LOGIN, "not logged in")
-        frame.id = next(self._ids)
-        data = f.encode(frame)
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[frame.id] = _Pending(data, fut)
-        if self._status == Status.LOGGED_IN:
-            self._send(data)
+        rid = self._core.request(frame)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._futures[rid] = future
+        self._link.flush()
         try:
             async with asyncio.timeout(self.signal.request_timeout):
-                return await fut
+                return await future
         except TimeoutError:
             raise SignalError(timeout_code, "no answer from the server in time") from None
         finally:
-            self._pending.pop(frame.id, None)
+            self._futures.pop(rid, None)
+            self._core.forget(rid)
+
+    def _next_cseq(self) -> int:
+        return self._core.next_cseq()
+
+    def _request_timeout(self) -> float:
+        return self.signal.request_timeout
+
+    def _on_session(self, name: str) -> Callable[..., Any] | None:
+        callback: Callable[..., Any] | None = getattr(self, name, None)
+        return callback
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._spawned)
+
+    def _spawned(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("background request failed: %r", task.exception())
+
+    def _in_dispatcher(self) -> bool:
+        return asyncio.current_task() is self._dispatcher
+
+    def _ended(self) -> bool:
+        return self._status == Status.LOGGED_OUT
+
+    def _on_end(self, hook: Callable[[ErrorCode], None]) -> None:
+        self.end_hooks.append(hook)
+
+    def _on_relogin(self, hook: Callable[[], Any]) -> None:
+        self.relogin_hooks.append(hook)
 
     # --- Events ---------------------------------------------------------------------------
 
@@ -395,81 +344,160 @@ class Session(ChannelOps, CallOps):
         self._queue.append(_Callback(name, args))
         self._ready.set()
 
+    def _later(self, step: Callable[..., Any], *args: Any) -> None:
+        self._queue.append(_Callback(step, args))
+        self._ready.set()
+
     async def _dispatch_loop(self) -> None:
         while True:
+            if self._parked_changed:
+                await self._drain_parked()
             while not self._queue:
                 self._ready.clear()
                 await self._ready.wait()
+                if self._parked_changed:
+                    await self._drain_parked()
             item = self._queue.popleft()
             if item is _STOP:
+                self._drop_parked()
                 return
             if isinstance(item, _Callback):
-                await self._call(item.name, *item.args)
+                target = item.target
+                callback = getattr(self, target) if isinstance(target, str) else target
+                await invoke(callback, *item.args, on_error=self._callback_failed)
                 continue
-            await self._on_event(item.event)
-            if item.epoch == self._sid and item.seq > self._processed:
-                self._processed = item.seq
-                self._schedule_ack()
+            hold = self._hold = _Hold(item)
+            try:
+                await self._on_event(item.event)
+            finally:
+                self._hold = None
+            hold.dispatched = True
+            self._release(hold, 0)
+
+    async def _hand(self, resolve: CallbackSource, name: str, *args: Any) -> None:
+        """Hand an event's callback ``name`` over, or park it until the application assigns
+        it (only while dispatching a server event: local callbacks are never parked)."""
+        callback = resolve()
+        hold = self._hold
+        if callback is None and hold is not None:
+            self._park(_Parked(resolve, name, args, hold))
+            return
+        await invoke(callback, *args, on_error=self._callback_failed)
 
     async def _call(self, name: str, *args: Any) -> None:
-        await invoke(getattr(self, name), *args, on_error=self._callback_failed)
+        await self._hand(lambda: self._on_session(name), name, *args)
 
     def _callback_failed(self, exc: BaseException) -> Any:
         return None if self.on_error is None else self.on_error(exc)
 
-    async def _on_event(self, event: msgspec.Struct) -> None:
-        if isinstance(event, f.MsgEvent):
-            if event.iid:
-                if event.iid <= self._last_iid:
-                    return  # delivered before a server restart; already handed over
-                self._last_iid = event.iid
-            await self._call("on_message_instant_receive", event.account, 0, event.msg)
-            return
-        handler = getattr(self, "_on_" + type(event).__name__, None)
+    async def _on_event(self, event: f.Event) -> None:
+        handler = self._handlers.get(type(event))
         if handler is not None:
             await handler(event)
 
-    def _schedule_ack(self, *, now: bool = False) -> None:
-        if self._processed <= self._acked:
-            return
-        if now or self._processed - self._acked >= self.signal.ack_batch:
-            self._flush_ack()
-        elif self._ack_timer is None:
-            self._ack_timer = asyncio.get_running_loop().call_later(
-                self.signal.ack_delay, self._flush_ack
-            )
+    async def _on_msg(self, event: f.MsgEvent) -> None:
+        if self._core.take_inbox(event.iid):
+            await self._call("on_message_instant_receive", event.account, 0, event.msg)
 
-    def _flush_ack(self) -> None:
-        if self._ack_timer is not None:
-            self._ack_timer.cancel()
-            self._ack_timer = None
-        if self._ws is None or self._processed <= self._acked:
-            return
-        self._acked = self._processed
-        self._send(f.encode(f.Ack(seq=self._processed)))
+    def _release(self, hold: _Hold, parked: int) -> None:
+        hold.waiting -= parked
+        if hold.dispatched and hold.waiting == 0:
+            self._core.processed(hold.delivery, time.monotonic())
+            self._link.flush()
+
+    # --- Callbacks not assigned yet --------------------------------------------------------
+
+    def _park(self, parked: _Parked) -> None:
+        sig = self.signal
+        parked.hold.waiting += 1
+        parked.deadline = time.monotonic() + sig.callback_wait
+        self._parked.append(parked)
+        if self._park_timer is None:
+            self._arm_park_timer()
+        while len(self._parked) > sig.callback_backlog:
+            oldest = self._parked.popleft()
+            log.warning("no %s callback: an event was dropped (backlog full)", oldest.name)
+            self._release(oldest.hold, 1)
+
+    def _arm_park_timer(self) -> None:
+        if self._parked:
+            delay = max(0.0, self._parked[0].deadline - time.monotonic())
+            loop = asyncio.get_running_loop()
+            self._park_timer = loop.call_later(delay, self._park_timeout)
+
+    def _park_timeout(self) -> None:
+        self._park_timer = None
+        self._callback_assigned()  # the dispatcher drops what has waited too long, then re-arms
+
+    def _callback_assigned(self) -> None:
+        """An ``on_*`` attribute was set here or on a channel or call: retry what waits."""
+        if self.__dict__.get("_parked"):
+            self._parked_changed = True
+            self._ready.set()
+
+    async def _drain_parked(self) -> None:
+        """Hand over, in order, the parked callbacks whose callback exists now; drop those
+        that waited longer than ``callback_wait``."""
+        self._parked_changed = False
+        now = time.monotonic()
+        for parked in list(self._parked):
+            if parked not in self._parked:
+                continue
+            callback = parked.resolve()
+            if callback is None and now < parked.deadline:
+                continue
+            self._parked.remove(parked)
+            if callback is None:
+                log.warning(
+                    "no %s callback within %ss: an event was dropped",
+                    parked.name,
+                    self.signal.callback_wait,
+                )
+            else:
+                await invoke(callback, *parked.args, on_error=self._callback_failed)
+            self._release(parked.hold, 1)
+        if self._parked and self._park_timer is None:
+            self._arm_park_timer()
+
+    def _drop_parked(self) -> None:
+        """The session is over: parked events stay unacknowledged (the server keeps durable
+        messages for the next login)."""
+        self._parked.clear()
+        if self._park_timer is not None:
+            self._park_timer.cancel()
+            self._park_timer = None
 
     # --- Public methods: account ------------------------------------------------------------
 
     async def logout(self) -> None:
-        """Log out (onLogout 101). Raises 108 if already logged out."""
+        """Log out (onLogout 101). Raises 108 if already logged out.
+
+        A login on the same ``Signal`` right after it (even without awaiting it) waits for
+        the logout to finish instead of failing with 208.
+        """
         if self._status == Status.LOGGED_OUT:
             raise SignalError(ErrorCode.LOGOUT_E_ALREADY_LOGOUT, "already logged out")
-        self._closing = True
-        ws = self._ws
-        if ws is not None:
-            self._flush_ack()
-            with contextlib.suppress(SignalError, TimeoutError):
-                await asyncio.wait_for(self._request(f.Logout()), 2.0)
-        self._finish(ErrorCode.LOGOUT_E_USER)
-        await self._shutdown()
+        self._link.closing = True
+        try:
+            if self._link.connected:
+                self._core.flush_ack()
+                self._link.flush()
+                with contextlib.suppress(SignalError, TimeoutError):
+                    await asyncio.wait_for(self._request(f.Logout()), 2.0)
+            self._finish(ErrorCode.LOGOUT_E_USER)
+            await self._shutdown()
+        finally:
+            self._closed.set()
+
+    @property
+    def logging_out(self) -> bool:
+        """A logout has started and has not finished yet."""
+        return self._link.closing and not self._closed.is_set()
 
     async def _shutdown(self) -> None:
         """Stop the connection and, unless called from a callback, drain the callbacks."""
-        ws, self._ws = self._ws, None
-        if self._supervisor is not None and self._supervisor is not asyncio.current_task():
-            self._supervisor.cancel()
-        if ws is not None:
-            await ws.close()
+        await self._link.close()
+        self._closed.set()
         dispatcher = self._dispatcher
         if dispatcher is not None and dispatcher is not asyncio.current_task():
             await asyncio.gather(dispatcher, return_exceptions=True)
@@ -522,6 +550,16 @@ class Session(ChannelOps, CallOps):
         data = await self._request(f.QueryStatus(account=account))
         return int(data.get("status", 0))
 
+    async def user_status_subscribe(self, accounts: Iterable[str]) -> dict[str, int]:
+        """Watch ``accounts`` (an addition to the seed): on_user_status_changed and
+        on_user_attr_changed fire for them from now on. Returns each one's status now
+        (1 online, 0 offline). At most 1,000 watched accounts per session (1005)."""
+        return await self._presence.subscribe(accounts)
+
+    async def user_status_unsubscribe(self, accounts: Iterable[str]) -> None:
+        """Stop watching ``accounts``."""
+        await self._presence.unsubscribe(accounts)
+
     # --- Public methods: point-to-point messages ----------------------------------------------
 
     async def message_instant_send(self, peer: str, msg: str, msg_id: str | None = None) -> str:
@@ -536,11 +574,129 @@ class Session(ChannelOps, CallOps):
                 check_name(msg_id, "message ID", MAX_MSG_ID_CHARS)
             check_name(peer, "peer")
             check_text(msg, "message", MAX_P2P_MSG_CHARS)
-            self._cseq += 1
-            frame = f.SendMsg(peer=peer, msg=msg, msg_id=msg_id, cseq=self._cseq)
+            frame = f.SendMsg(peer=peer, msg=msg, msg_id=msg_id, cseq=self._next_cseq())
             await self._request(frame, timeout_code=ErrorCode.SENDMESSAGE_E_TIMEOUT)
         except SignalError as exc:
             self._emit("on_message_send_error", msg_id, int(exc.code))
             raise
         self._emit("on_message_send_success", msg_id)
         return msg_id
+
+    # --- Public methods: channels and invoke (docs/channels.md) ----------------------------
+
+    async def channel_join(self, name: str, **callbacks: Any) -> Channel:
+        """Join ``name`` (leaving the current channel, which gets on_channel_leaved(602)).
+
+        Keyword arguments set the channel's callbacks before anything can fire. Raises
+        SignalError and fires on_channel_join_failed(ecode) when refused: 300 for special
+        channels, 1004/1005 for bad names. A logged-out session raises 1003 only (its
+        callbacks have stopped with on_logout).
+        """
+        return await self._channels.join(name, callbacks)
+
+    async def channel_query_user_num(self, name: str) -> int:
+        """Members of channel ``name``; also fires on_channel_query_user_num_result."""
+        return await self._channels.query_user_num(name)
+
+    async def invoke(self, func: str, args: dict[str, Any] | None = None) -> Any:
+        """Web API ``invoke``: run ``io.agora.signal.<name>`` on the server, return its resp.
+
+        Fires on_invoke_ret(call_id, err, resp) (err 0 on success) and raises SignalError
+        when err is not 0.
+        """
+        return await self._channels.invoke(func, args)
+
+    # --- Public methods: calls (docs/calls.md) -----------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """Calls of this session that are not over."""
+        return self._calls.calls
+
+    async def channel_invite_user(self, channel: str, peer: str, uid: int = 0) -> Call:
+        """channelInviteUser: a call without extra (``uid`` is obsolete, ignored)."""
+        return await self._calls.invite(channel, peer, "")
+
+    async def channel_invite_user2(self, channel: str, peer: str, extra: str = "") -> Call:
+        """Call ``peer`` into ``channel``; ``extra`` is "" or a JSON object up to 8K.
+
+        Raises SignalError for bad parameters; everything else (701, 703, 704, refusals,
+        700 for any other failure) arrives on the returned Call's on_invite_failed.
+        """
+        return await self._calls.invite(channel, peer, extra)
+
+
+class _SessionRequests:
+    """The ``Requests`` interface of one session, handed to its components (channels,
+    calls): what they may do, and nothing else of the session."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    @property
+    def account(self) -> str:
+        return self._session.account
+
+    @property
+    def request_timeout(self) -> float:
+        return self._session._request_timeout()
+
+    def on_session(self, name: str) -> Callable[..., Any] | None:
+        return self._session._on_session(name)
+
+    async def request(
+        self, frame: f.Request, *, timeout_code: ErrorCode = ErrorCode.GENERAL_E_FAILED
+    ) -> dict[str, Any]:
+        return await self._session._request(frame, timeout_code=timeout_code)
+
+    def next_cseq(self) -> int:
+        return self._session._next_cseq()
+
+    def emit(self, name: str, *args: Any) -> None:
+        self._session._emit(name, *args)
+
+    def later(self, step: Callable[..., Any], *args: Any) -> None:
+        self._session._later(step, *args)
+
+    async def hand(self, source: CallbackSource, name: str, *args: Any) -> None:
+        await self._session._hand(source, name, *args)
+
+    def callback_assigned(self) -> None:
+        self._session._callback_assigned()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self._session._spawn(coro)
+
+    def in_dispatcher(self) -> bool:
+        return self._session._in_dispatcher()
+
+    def ended(self) -> bool:
+        return self._session._ended()
+
+    def on_end(self, hook: Callable[[ErrorCode], None]) -> None:
+        self._session._on_end(hook)
+
+    def on_relogin(self, hook: Callable[[], Any]) -> None:
+        self._session._on_relogin(hook)
+
+
+class _LinkEvents:
+    """What the connection tells the session (``connection.LinkOwner``)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def received(self, events: list[Received]) -> None:
+        self._session._link_received(events)
+
+    def reconnecting(self, attempt: int) -> None:
+        self._session._link_reconnecting(attempt)
+
+    async def reconnected(self) -> None:
+        await self._session._link_reconnected()
+
+    def ended(self, code: ErrorCode) -> None:
+        self._session._link_ended(code)
+
+    def crashed(self, exc: Exception) -> None:
+        self._session._link_crashed(exc)

@@ -25,6 +25,7 @@ from sigphone.server.edges.legacy import LegacyEdge, getaddr_body, getaddr_vid, 
 from sigphone.server.edges.native import NativeConnection, serve_native
 from sigphone.server.services.calls import Calls
 from sigphone.server.services.channels import Channels
+from sigphone.server.services.presence import Presence
 
 __all__ = ["SignalServer"]
 
@@ -41,6 +42,7 @@ class SignalServer:
         self.hub = Hub(config.apps, self.store, config.hub)
         self.calls = Calls(self.hub, config.calls)
         self.channels = Channels(self.hub, config.channels)
+        self.presence = Presence(self.hub)
         self.api = (
             None
             if config.api_port is None
@@ -140,7 +142,7 @@ class SignalServer:
                 first = await ws.first_message()
             else:
                 try:
-                    first = await ws.recv(decode=False)  # type: ignore[assignment]
+                    first = await ws.recv(decode=False)
                 except ConnectionClosed:
                     first = None
             if first is None:

@@ -1,10 +1,11 @@
 """The in-call view (G5): peer, state, elapsed time, mute, hold, hang up, DTMF keypad.
 
-States come from ``Bridge.call_state``; the timer ticks once a second from the bridge's
+States come from ``Bridge.call_state``; the timer ticks once a second from the call's
 connect time (no counting of ticks, so a busy loop never makes the clock drift). Digits
-typed while this view is shown are sent as DTMF. Two small lines under the keypad show
-what the voice layer says: a sound problem (no audio device, device lost; the call stays
-up) and the call's quality (RTT, loss, jitter), both from bridge signals.
+typed while this view is shown are sent as DTMF; digits the other side sends are shown
+("Received: 42#"). "On hold" shows on both phones (the far side is told). Two small lines
+under the keypad show what the voice layer says: a sound problem (no audio device, device
+lost; the call stays up) and the call's quality (RTT, loss, jitter).
 """
 
 from __future__ import annotations
@@ -61,6 +62,25 @@ class CallView(QWidget):
         self.dtmf_label = QLabel("")
         self.dtmf_label.setAccessibleName("Digits sent")
         self.dtmf_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.received_label = QLabel("")
+        self.received_label.setObjectName("receivedDigits")
+        self.received_label.setAccessibleName("Digits received")
+        self.received_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.received_label.setVisible(False)
+        self.hold_badge = QLabel("")
+        self.hold_badge.setObjectName("holdBadge")
+        self.hold_badge.setAccessibleName("Hold state")
+        self.hold_badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hold_badge.setVisible(False)
+        self.parked_label = QLabel("")
+        self.parked_label.setAccessibleName("Call on hold")
+        self.parked_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.parked_label.setVisible(False)
+        self.swap = QPushButton(icon("hold"), "S&wap")
+        self.swap.setAccessibleName("Swap calls")
+        self.swap.setToolTip("Hold this call and go back to the other one")
+        self.swap.setVisible(False)
+        self.swap.clicked.connect(bridge.swap_calls)
 
         self.audio_label = QLabel("")
         self.audio_label.setObjectName("errorText")
@@ -96,25 +116,32 @@ class CallView(QWidget):
         self.answer.setObjectName("callButton")
         self.answer.setAccessibleName("Answer")
         self.answer.clicked.connect(bridge.accept)
+        # Same order as the popup: Decline / Hang up on the left of Answer.
         buttons = QHBoxLayout()
         buttons.addWidget(self.mute)
         buttons.addWidget(self.hold)
+        buttons.addWidget(self.swap)
         buttons.addStretch(1)
-        buttons.addWidget(self.answer)
         buttons.addWidget(self.hangup)
+        buttons.addWidget(self.answer)
 
         layout = QVBoxLayout(self)
+        layout.addStretch(1)  # with the one below: vertically centred in a tall window
         layout.addWidget(self.peer)
         layout.addWidget(self.state)
+        layout.addWidget(self.hold_badge)
         layout.addWidget(self.timer_label)
+        layout.addWidget(self.parked_label)
         layout.addWidget(self.keypad, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.dtmf_label)
+        layout.addWidget(self.received_label)
         layout.addWidget(self.audio_label)
         layout.addWidget(self.stats_label)
         layout.addLayout(buttons)
         layout.addStretch(1)
 
         self._talked = False
+        self._compact = False
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_timer)
@@ -125,6 +152,8 @@ class CallView(QWidget):
         bridge.call_state.connect(self.on_state)
         bridge.mute_changed.connect(self._on_mute)
         bridge.hold_changed.connect(self._on_hold)
+        bridge.remote_hold_changed.connect(lambda _h: self._show_hold())
+        bridge.dtmf_received.connect(self._on_dtmf)
         bridge.audio_status.connect(self._on_audio)
         bridge.call_stats.connect(self._on_stats)
 
@@ -133,7 +162,7 @@ class CallView(QWidget):
         self.peer.setText(peer)
         self.state.setText(text if state == "ended" else _STATE_TEXT.get(state, state))
         connected = state == "connected"
-        self.keypad.setEnabled(connected)
+        self.keypad.setEnabled(connected and not self.bridge.held)
         self.mute.setEnabled(connected)
         self.hold.setVisible(connected)
         self.answer.setVisible(state == "incoming")
@@ -143,7 +172,16 @@ class CallView(QWidget):
             self.stats_label.setText("")
             self.stats_label.setVisible(False)
             self.dtmf_label.setText("")
+            self.dtmf_label.setProperty("digits", "")
+            self.received_label.setText("")
+            self.received_label.setProperty("digits", "")
+            self.received_label.setVisible(False)
             self.timer_label.setText("00:00")
+        parked = self.bridge.parked_peer
+        self.parked_label.setText(f"{parked} is on hold" if parked else "")
+        self.parked_label.setVisible(bool(parked))
+        self.swap.setVisible(bool(parked) and connected)
+        self._show_hold()
         # The clock shows talk time: hidden until connected, kept at the end of a call.
         self.timer_label.setVisible(connected or (state == "ended" and self._talked))
         if connected:
@@ -157,9 +195,21 @@ class CallView(QWidget):
             self._tick.stop()
             self._back.start()
 
+    def set_compact(self, compact: bool) -> None:
+        """A narrow window: Mute, Hold and Swap as icons (their names stay for readers and
+        tooltips), so Hang up keeps its full label."""
+        self._compact = compact
+        self._on_mute(self.mute.isChecked())
+        self._on_hold(self.hold.isChecked())
+        self.swap.setText("" if compact else "S&wap")
+        for button in (self.mute, self.hold, self.swap):
+            button.setToolTip(button.accessibleName())
+
     def send_digit(self, digit: str) -> None:
         self.bridge.send_dtmf(digit)
-        self.dtmf_label.setText((self.dtmf_label.text() + digit)[-24:])
+        sent = (str(self.dtmf_label.property("digits") or "") + digit)[-24:]
+        self.dtmf_label.setProperty("digits", sent)
+        self.dtmf_label.setText(sent)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         text = event.text()
@@ -182,9 +232,38 @@ class CallView(QWidget):
     def _on_mute(self, muted: bool) -> None:
         self.mute.setChecked(muted)
         self.mute.setIcon(icon("mic-off" if muted else "mic"))
-        self.mute.setText("Un&mute" if muted else "&Mute")
+        self.mute.setText("" if self._compact else "Un&mute" if muted else "&Mute")
+        self.mute.setAccessibleName("Unmute microphone" if muted else "Mute microphone")
 
     def _on_hold(self, held: bool) -> None:
+        self.hold.blockSignals(True)
         self.hold.setChecked(held)
-        self.hold.setText("Res&ume" if held else "Ho&ld")
+        self.hold.blockSignals(False)
+        self.hold.setText("" if self._compact else "Res&ume" if held else "Ho&ld")
         self.hold.setAccessibleName("Resume call" if held else "Hold call")
+        self.keypad.setEnabled(self.bridge.call_status == "connected" and not held)
+        self._show_hold()
+
+    def _show_hold(self) -> None:
+        mine, theirs = self.bridge.held, self.bridge.remote_held
+        if not self.bridge.in_call:
+            mine = theirs = False
+        text = (
+            "On hold — both sides"
+            if mine and theirs
+            else "On hold"
+            if mine
+            else f"On hold by {self.bridge.call_peer}"
+            if theirs
+            else ""
+        )
+        self.hold_badge.setText(text)
+        self.hold_badge.setVisible(bool(text))
+
+    def _on_dtmf(self, digits: str) -> None:
+        """Digits the other side pressed (an IVR, a door opener, a person)."""
+        shown = self.received_label.property("digits") or ""
+        shown = (str(shown) + digits)[-24:]
+        self.received_label.setProperty("digits", shown)
+        self.received_label.setText(f"Received: {shown}")
+        self.received_label.setVisible(True)

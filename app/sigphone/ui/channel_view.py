@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from .bridge import Bridge
-from .channel_bridge import ChannelBridge
+from .channel_bridge import RoomAdapter
 from .icons import icon
 
 __all__ = ["ChannelView"]
@@ -40,13 +40,16 @@ class ChannelView(QWidget):
     def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
-        self.room: ChannelBridge = bridge.room
+        self.room: RoomAdapter = bridge.room
+        #: The attribute row picked for editing: (name, value when picked).
+        self._picked: tuple[str, str] | None = None
 
         # Join / leave.
         self.name = QLineEdit()
         self.name.setPlaceholderText("Channel name, e.g. support")
         self.name.setAccessibleName("Channel name")
         self.name.returnPressed.connect(self.join)
+        self.name.textChanged.connect(lambda _t: self._update_join())
         self.join_button = QPushButton(icon("channel"), "&Join")
         self.join_button.setAccessibleName("Join channel")
         self.join_button.clicked.connect(self.join)
@@ -71,9 +74,7 @@ class ChannelView(QWidget):
         self.large_note.hide()
         self.count_button = QPushButton("Refresh &count")
         self.count_button.setAccessibleName("Refresh member count")
-        self.count_button.clicked.connect(
-            lambda: self.bridge.tasks.spawn(self.room.query_count(), "Member count")
-        )
+        self.count_button.clicked.connect(self.room.query_count)
         self.count_button.hide()
         members_layout = QVBoxLayout(self.members_box)
         members_layout.addWidget(self.members, 1)
@@ -98,6 +99,10 @@ class ChannelView(QWidget):
         self.attr_value.setPlaceholderText("value")
         self.attr_value.setAccessibleName("Attribute value")
         self.attr_value.returnPressed.connect(self.set_attr)
+        self.attr_note = QLabel("")
+        self.attr_note.setObjectName("noteText")
+        self.attr_note.setWordWrap(True)
+        self.attr_note.hide()
         self.set_button = QPushButton(icon("add"), "&Set")
         self.set_button.setAccessibleName("Set attribute")
         self.set_button.clicked.connect(self.set_attr)
@@ -119,6 +124,7 @@ class ChannelView(QWidget):
         attrs_layout = QVBoxLayout(attrs_box)
         attrs_layout.addWidget(self.table, 1)
         attrs_layout.addLayout(fields)
+        attrs_layout.addWidget(self.attr_note)
         attrs_layout.addLayout(buttons)
 
         # Chat.
@@ -156,7 +162,9 @@ class ChannelView(QWidget):
 
         self.room.joined.connect(self._on_joined)
         self.room.left.connect(self._on_left)
-        self.room.join_failed.connect(self.status.setText)
+        self.room.join_failed.connect(self._on_join_failed)
+        bridge.logged_in.connect(lambda _a: self.reset())
+        self._update_join()
         self.room.members_changed.connect(self._render_members)
         self.room.attrs_changed.connect(self._render_attrs)
         self.room.message.connect(lambda *_: self._render_chat())
@@ -166,12 +174,40 @@ class ChannelView(QWidget):
     # --- Actions --------------------------------------------------------------------------
 
     def join(self) -> None:
-        if self.name.text().strip():
+        if self.name.text().strip() and self.room.join(self.name.text()) is not None:
             self.status.setText(f"Joining {self.name.text().strip()}…")
-            self.room.join(self.name.text())
+        self._update_join()
 
     def set_attr(self) -> None:
         self.room.set_attr(self.attr_name.text(), self.attr_value.text())
+        self._picked = (self.attr_name.text().strip(), self.attr_value.text())
+        self.attr_note.hide()
+
+    def reset(self) -> None:
+        """A new login: nothing of the last session's room is left on screen."""
+        self.status.setText("Not in a channel.")
+        self.transcript.clear()
+        self.members.clear()
+        self.members_box.setTitle("Members")
+        self.large_note.hide()
+        self.count_button.hide()
+        self.attr_name.clear()
+        self.attr_value.clear()
+        self.attr_note.hide()
+        self._picked = None
+        self._set_enabled(False)
+        self._update_join()
+
+    def _update_join(self) -> None:
+        wanted = self.name.text().strip()
+        busy = bool(self.room.joining)
+        here = bool(wanted) and wanted == self.room.name
+        self.join_button.setEnabled(bool(wanted) and not busy and not here)
+        self.join_button.setToolTip("You are in this channel" if here else "Join the channel")
+
+    def _on_join_failed(self, text: str) -> None:
+        self.status.setText(text)
+        self._update_join()
 
     def del_attr(self) -> None:
         name = self.attr_name.text().strip()
@@ -187,7 +223,12 @@ class ChannelView(QWidget):
 
     def _on_joined(self, name: str) -> None:
         self.name.setText(name)
+        self._picked = None
+        self.attr_name.clear()
+        self.attr_value.clear()
+        self.attr_note.hide()
         self._set_enabled(True)
+        self._update_join()
         self._render_members()
         self._render_attrs()
         self._render_chat()
@@ -200,6 +241,13 @@ class ChannelView(QWidget):
         self._set_enabled(False)
         self.members.clear()
         self.members_box.setTitle("Members")
+        self.large_note.hide()
+        self.count_button.hide()
+        self.attr_name.clear()
+        self.attr_value.clear()
+        self.attr_note.hide()
+        self._picked = None
+        self._update_join()
 
     def _render_members(self) -> None:
         if not self.room.name:
@@ -224,11 +272,42 @@ class ChannelView(QWidget):
 
     def _render_attrs(self) -> None:
         attrs = self.room.attrs
+        self._follow_picked(attrs)
+        self.table.blockSignals(True)
         self.table.setRowCount(len(attrs))
         for row, (name, value) in enumerate(sorted(attrs.items())):
             self.table.setItem(row, 0, QTableWidgetItem(name))
             self.table.setItem(row, 1, QTableWidgetItem(value))
+        self.table.blockSignals(False)
         self.table.resizeColumnToContents(0)
+
+    def _follow_picked(self, attrs: dict[str, str]) -> None:
+        """Someone else changed the attribute being edited: an untouched field follows the
+        new value; an edited one keeps the edit and says the value changed meanwhile (Set
+        then overwrites knowingly, never by accident)."""
+        if self._picked is None:
+            return
+        name, was = self._picked
+        if self.attr_name.text().strip() != name:
+            return
+        now = attrs.get(name)
+        if now == was:
+            return
+        if self.attr_value.text() == was:
+            self.attr_value.setText(now or "")
+            self._picked = (name, now or "")
+            if now is None:
+                self.attr_note.setText(f"“{name}” was deleted by someone else.")
+                self.attr_note.show()
+            return
+        if now is None:
+            self.attr_note.setText(f"“{name}” was deleted by someone else meanwhile.")
+        else:
+            self.attr_note.setText(
+                f"“{name}” was changed to “{now}” meanwhile. Set replaces it with your value."
+            )
+        self.attr_note.show()
+        self._picked = (name, now or "")
 
     def _render_chat(self) -> None:
         parts = []
@@ -249,6 +328,8 @@ class ChannelView(QWidget):
             name, value = self.table.item(row, 0), self.table.item(row, 1)
             self.attr_name.setText(name.text() if name else "")
             self.attr_value.setText(value.text() if value else "")
+            self._picked = (self.attr_name.text(), self.attr_value.text())
+            self.attr_note.hide()
 
     def _set_enabled(self, joined: bool) -> None:
         self.leave_button.setEnabled(joined)

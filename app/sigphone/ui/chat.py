@@ -1,7 +1,8 @@
-"""Point-to-point chat (G6): one conversation per peer, delivery state on each line.
+"""Point-to-point chat (G6): one conversation per peer, the real outcome on each line.
 
-Lines come from ``Bridge.chats`` (the bridge owns them, so a conversation survives switching
-peers); messages kept for you while offline arrive right after login like any other.
+Lines come from ``Bridge.chats`` (kept in SQLite by the phone, so conversations survive a
+logout and a restart); messages kept for you while offline arrive right after login like any
+other. Conversations with unread messages show their count; the sidebar shows the total.
 """
 
 from __future__ import annotations
@@ -27,13 +28,22 @@ from .icons import icon
 
 __all__ = ["ChatView"]
 
-_MARK = {"sending": "…", "sent": "✓ sent", "failed": "✗ not delivered", "received": ""}
+_MARK = {
+    "sending": "sending…",
+    "sent": "✓ sent",
+    "delivered": "✓ delivered",
+    "failed": "✗ not sent",
+    "received": "",
+}
 
 
 def render_line(line: ChatLine, me: str) -> str:
     when = time.strftime("%H:%M", time.localtime(line.at))
     who = me if line.mine else line.peer
-    mark = _MARK.get(line.state, line.state)
+    if line.state == "stored":
+        mark = f"⏳ kept by the server until {line.peer} logs in"
+    else:
+        mark = _MARK.get(line.state, line.state)
     color = "#c62828" if line.state == "failed" else "gray"
     return (
         f'<p><span style="color:gray">{when}</span> <b>{html.escape(who)}</b>: '
@@ -90,6 +100,14 @@ class ChatView(QWidget):
         bridge.logged_in.connect(lambda _a: self._reset())
         self._set_enabled()
 
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().showEvent(event)
+        self.bridge.view_chat(self.peer)
+
+    def hideEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().hideEvent(event)
+        self.bridge.view_chat("")
+
     def open_chat(self, peer: str) -> None:
         if not peer:
             return
@@ -108,10 +126,24 @@ class ChatView(QWidget):
             self.input.clear()
 
     def _reset(self) -> None:
+        self.peers.blockSignals(True)
         self.peers.clear()
+        self.peers.blockSignals(False)
         self.peer = ""
         self.transcript.clear()
+        for peer in self.bridge.chats:  # the conversations kept from earlier sessions
+            self._label(self._ensure_peer(peer), peer)
         self._set_enabled()
+
+    def _label(self, item: QListWidgetItem, peer: str) -> None:
+        unread = self.bridge.unread(peer)
+        item.setText(f"{peer}  ({unread})" if unread else peer)
+        item.setData(
+            Qt.ItemDataRole.AccessibleTextRole, f"{peer}, {unread} unread" if unread else peer
+        )
+        font = item.font()
+        font.setBold(bool(unread))
+        item.setFont(font)
 
     def _ensure_peer(self, peer: str) -> QListWidgetItem:
         for row in range(self.peers.count()):
@@ -125,20 +157,20 @@ class ChatView(QWidget):
 
     def _on_pick(self, item: QListWidgetItem | None, _old: object = None) -> None:
         self.peer = "" if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+        if self.isVisible():
+            self.bridge.view_chat(self.peer)
         if item is not None:
-            item.setText(self.peer)
+            self._label(item, self.peer)
         self._render()
         self._set_enabled()
 
     def _on_changed(self, peer: str) -> None:
         item = self._ensure_peer(peer)
         if not self.peer:
-            self.peers.setCurrentItem(item)
+            self.peers.setCurrentItem(item)  # read only once the page is on screen
         elif peer == self.peer:
             self._render()
-        else:
-            unread = sum(1 for line in self.bridge.chats.get(peer, []) if not line.mine)
-            item.setText(f"{peer}  ●" if unread else peer)
+        self._label(item, peer)
 
     def _render(self) -> None:
         lines = self.bridge.chats.get(self.peer, [])

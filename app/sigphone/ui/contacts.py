@@ -1,4 +1,8 @@
-"""Contacts (G6): accounts you add, with live online/offline, one click to call or chat."""
+"""Contacts (G6): accounts you add, with online/offline, one click to call or chat.
+
+A name is checked as it is typed and when it is added (a valid account name, not yourself,
+not already there in any letter case); the reason shows under the field.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -44,12 +49,18 @@ class ContactsView(QWidget):
         self.new.setPlaceholderText("Add a contact by account")
         self.new.setAccessibleName("New contact account")
         self.new.returnPressed.connect(self.add)
-        add = QPushButton(icon("add"), "&Add")
-        add.setAccessibleName("Add contact")
-        add.clicked.connect(self.add)
+        self.new.textChanged.connect(self._check)
+        self.add_button = QPushButton(icon("add"), "&Add")
+        self.add_button.setAccessibleName("Add contact")
+        self.add_button.clicked.connect(self.add)
         top = QHBoxLayout()
         top.addWidget(self.new, 1)
-        top.addWidget(add)
+        top.addWidget(self.add_button)
+        self.problem = QLabel("")
+        self.problem.setObjectName("errorText")
+        self.problem.setAccessibleName("Contact problem")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
 
         self.list = QListWidget()
         self.list.setAccessibleName("Contacts")
@@ -74,15 +85,26 @@ class ContactsView(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.problem)
         layout.addWidget(self.list, 1)
         layout.addLayout(actions)
         bridge.contacts_changed.connect(self.refresh)
         bridge.presence_changed.connect(lambda *_: self.refresh())
 
     def add(self) -> None:
-        if self.new.text().strip():
-            self.bridge.add_contact(self.new.text())
+        problem = self.bridge.add_contact(self.new.text())
+        self._show_problem(problem)
+        if problem is None:
             self.new.clear()
+
+    def _check(self, text: str) -> None:
+        """As it is typed: only what is certainly wrong (spaces, yourself, a duplicate)."""
+        self._show_problem(self.bridge.check_contact(text) if text.strip() else None)
+
+    def _show_problem(self, problem: str | None) -> None:
+        self.problem.setText(problem or "")
+        self.problem.setVisible(bool(problem))
+        self.add_button.setEnabled(problem is None or not self.new.text().strip())
 
     def refresh(self) -> None:
         current = self.selected()

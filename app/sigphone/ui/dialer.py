@@ -58,6 +58,7 @@ class DialerView(QWidget):
         actions.addWidget(self.call_button)
 
         layout = QVBoxLayout(self)
+        layout.addStretch(1)  # with the one below: vertically centred in a tall window
         layout.addLayout(top)
         layout.addWidget(self.keypad, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addLayout(actions)

@@ -54,3 +54,12 @@ class Keypad(QWidget):
             button.clicked.connect(lambda _=False, d=digit: self.key.emit(d))
             grid.addWidget(button, index // 3, index % 3)
             self.buttons[digit] = button
+        self._grid = grid
+
+    def set_compact(self, compact: bool) -> None:
+        """Smaller keys for a narrow window (the style sheet reads the property)."""
+        self._grid.setSpacing(4 if compact else 8)
+        for button in self.buttons.values():
+            button.setProperty("compact", compact)
+            button.style().unpolish(button)
+            button.style().polish(button)

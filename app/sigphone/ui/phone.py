@@ -1,28 +1,32 @@
-"""One softphone: a bridge and its windows (login, main, incoming popup) wired together.
+"""One softphone: a ``PhoneCore`` (Qt-free), its Qt adapter and its windows wired together.
 
-The app has one Phone; demo mode has two (alice and bob) in the same process and loop.
+The app has one Phone; demo mode has two (alice and bob) in the same process and loop. This
+is the composition point of the UI: it builds the core with the sound from Settings and
+the token vault, and connects what is not a single view's business (bringing the call view
+forward on an incoming call and on answering, the login window after a logout).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 
-from .audio import Tones
-from .bridge import Bridge, SignalFactory, _default_signal
+from ..phone.account import SignalFactory, default_signal
+from ..phone.core import PhoneCore, PhoneOptions
+from ..phone.credentials import TokenVault
+from ..phone.paths import Paths
+from ..phone.sound import Tones
+from ..phone.store import UserStore
+from ..phone.uri import dial_target
+from ..phone.voice import make_voice
+from .bridge import Bridge
 from .incoming import IncomingCallPopup
 from .login import LoginWindow
 from .main_window import MainWindow
-from .paths import Paths
 from .settings import AppSettings
 from .settings_view import SettingsView
-from .store import UserStore
-from .uri import dial_target
-from .voice import make_voice
-
-if TYPE_CHECKING:
-    from ..media import MediaConfig
 
 __all__ = ["Phone"]
 
@@ -32,10 +36,12 @@ class Phone(QObject):
         self,
         paths: Paths,
         tones: Tones | None = None,
-        signal_factory: SignalFactory = _default_signal,
+        signal_factory: SignalFactory = default_signal,
         has_tray: bool = True,
-        presence_interval: float = 5.0,
-        config: MediaConfig | None = None,
+        presence_interval: float = 15.0,
+        config: Any = None,  # a sigphone.media.MediaConfig for each call's media
+        log_file: Path | None = None,
+        vault: TokenVault | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -46,11 +52,22 @@ class Phone(QObject):
             # One Voice (one AudioIO, one mixed output stream) per phone: in demo mode alice
             # and bob each capture their own microphone stream instead of sharing one queue.
             tones = make_voice(
-                self._chosen_devices, config, self._chosen_ringtone, self._chosen_ringer
+                self._chosen_devices,
+                config,
+                self._chosen_ringtone,
+                self._chosen_ringer,
+                self._volumes,
             )
-        self.bridge = Bridge(self.store, tones, signal_factory, presence_interval, self)
-        self.login_window = LoginWindow(self.bridge, self.settings)
-        self.settings_view = SettingsView(self.settings, paths.log_file())
+        options = PhoneOptions(
+            no_answer_timeout=float(self.settings.number("calls/no_answer_timeout")),
+            presence_interval=presence_interval,
+        )
+        self.core = PhoneCore(self.store, tones, signal_factory, options)
+        self.core.calls.dnd = self.settings.flag("calls/dnd")
+        self.bridge = Bridge(self.core, self)
+        self.vault = vault if vault is not None else TokenVault()
+        self.login_window = LoginWindow(self.bridge, self.settings, self.vault)
+        self.settings_view = SettingsView(self.settings, log_file or paths.log_file(), tones=tones)
         self.main_window = MainWindow(self.bridge, self.settings_view, has_tray)
         self.popup = IncomingCallPopup(self.bridge)
         self._pending_dial: str | None = None
@@ -58,6 +75,11 @@ class Phone(QObject):
         self._minimised_start = False
         self.bridge.logged_in.connect(self._on_logged_in)
         self.bridge.logged_out.connect(self._on_logged_out)
+        self.bridge.incoming_call.connect(lambda *_: self.bring_call_forward(activate=False))
+        self.popup.answered.connect(lambda: self.bring_call_forward(activate=True))
+        self.settings_view.timeout_changed.connect(self._on_timeout)
+
+    # --- Settings read when they apply -------------------------------------------------------
 
     def _chosen_devices(self) -> tuple[str, str]:
         """Microphone and speaker from Settings, read when the streams next open."""
@@ -71,12 +93,23 @@ class Phone(QObject):
         """The ringer output from Settings ("" = same as the speaker), read at each ring."""
         return self.settings.text("audio/ringer")
 
+    def _volumes(self) -> tuple[float, float]:
+        """Ring and speaker volume (0..1) from Settings."""
+        return (
+            self.settings.number("audio/ring_volume") / 100.0,
+            self.settings.number("audio/speaker_volume") / 100.0,
+        )
+
+    def _on_timeout(self, seconds: int) -> None:
+        self.core.calls.no_answer_timeout = float(seconds)
+
+    # --- Windows -------------------------------------------------------------------------------
+
     def start(self, minimised: bool = False) -> None:
         """Show the login window; minimised to the tray, log in with the remembered details
         instead (the login window appears only if that fails, with the reason)."""
         window = self.login_window
-        fields = [f.text().strip() for f in (window.server, window.app_id, window.account,
-                                             window.token)]  # fmt: skip
+        fields = window.values()
         if minimised and self.settings.flag("login/remember") and all(fields):
             self._minimised_start = True
             self.bridge.login_failed.connect(self._show_login_once)
@@ -90,10 +123,28 @@ class Phone(QObject):
         self.login_window.show()
 
     def show(self) -> None:
-        window = self.main_window if self.bridge.status != "offline" else self.login_window
+        window: Any = self.main_window if self.bridge.status != "offline" else self.login_window
+        if window.isMinimized():
+            window.showNormal()
         window.show()
         window.raise_()
         window.activateWindow()
+
+    def bring_call_forward(self, activate: bool) -> None:
+        """An incoming call or answering it: the main window comes up on the call view (an
+        incoming call does not take the keyboard from another app; answering does)."""
+        window = self.main_window
+        window.show_call()
+        if not activate:
+            window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
+        if window.isMinimized():
+            window.showNormal()
+        window.show()
+        window.raise_()
+        window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, False)
+        if activate:
+            window.activateWindow()
+            window.call_view.setFocus()
 
     def handle_message(self, message: str) -> None:
         """A line from a second launch: "show", or a ``tel:``/``sigphone:`` link to dial."""
@@ -128,6 +179,7 @@ class Phone(QObject):
         if self._closed:
             return
         self._closed = True
+        self.settings_view.stop_meter()
         for window in (self.popup, self.main_window, self.login_window):
             window.hide()
             window.deleteLater()

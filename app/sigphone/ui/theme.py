@@ -15,6 +15,9 @@ __all__ = ["ACCENT", "DANGER", "apply_theme", "is_dark"]
 ACCENT = "#1f7a5a"
 DANGER = "#c62828"
 
+# Qt's own tray balloon (used where no notification service runs) paints a fixed pale yellow
+# background; the app style sheet would give its labels the dark theme's light text, so they
+# are pinned dark (unreadable light-on-yellow before).
 STYLE = f"""
 QPushButton#callButton {{ background: {ACCENT}; color: white; border-radius: 6px;
     padding: 8px 18px; font-weight: 600; border: 1px solid {ACCENT}; }}
@@ -25,6 +28,14 @@ QPushButton#callButton:focus, QPushButton#hangupButton:focus {{
 QPushButton#hangupButton {{ background: {DANGER}; color: white; border-radius: 6px;
     padding: 8px 18px; font-weight: 600; border: 1px solid {DANGER}; }}
 QPushButton#keypadKey {{ min-width: 72px; min-height: 52px; }}
+QPushButton#keypadKey[compact="true"] {{ min-width: 52px; min-height: 38px; }}
+QPushButton#callBar {{ background: {ACCENT}; color: white; border: none; border-radius: 4px;
+    padding: 6px 10px; text-align: left; font-weight: 600; }}
+QLabel#holdBadge {{ background: #e0a800; color: #222; border-radius: 4px; padding: 3px 8px;
+    font-weight: 600; }}
+QLabel#receivedDigits {{ font-size: 16px; font-family: monospace; color: palette(link); }}
+QLabel#noteText {{ color: palette(placeholder-text); }}
+QBalloonTip QLabel, QWidget#qtsystray_balloontip QLabel {{ color: #1d1f23; }}
 QLabel#keyDigit {{ font-size: 20px; }}
 QLabel#keyLetters {{ font-size: 9px; color: #7a7f87; letter-spacing: 1px; }}
 QLabel#callSubtitle {{ color: #7a7f87; }}
@@ -65,6 +76,8 @@ def _light() -> QPalette:
     p.setColor(QPalette.ColorRole.Highlight, QColor(ACCENT))
     p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
     p.setColor(QPalette.ColorRole.Base, QColor("#ffffff"))
+    p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#ffffff"))
+    p.setColor(QPalette.ColorRole.ToolTipText, QColor("#1d1f23"))
     return p
 
 
@@ -86,6 +99,24 @@ def _dark() -> QPalette:
         (roles.PlaceholderText, "#8a8d93"),
         (roles.Mid, "#4a4d52"),
         (roles.Link, "#6fd3a8"),
+        (roles.Light, "#3a3d42"),
+        (roles.Midlight, "#33363b"),
+        (roles.Dark, "#141517"),
+        (roles.Shadow, "#0b0c0d"),
     ):
         p.setColor(role, QColor(color))
+    # Disabled controls must look disabled: dim text on a flatter button, not the enabled
+    # colours Qt's Fusion keeps when only the active group is set.
+    disabled = QPalette.ColorGroup.Disabled
+    for role, color in (
+        (roles.WindowText, "#6b6e74"),
+        (roles.Text, "#6b6e74"),
+        (roles.ButtonText, "#6b6e74"),
+        (roles.Button, "#26282c"),
+        (roles.Base, "#1c1d20"),
+        (roles.Highlight, "#3a3d42"),
+        (roles.HighlightedText, "#8a8d93"),
+        (roles.PlaceholderText, "#55585d"),
+    ):
+        p.setColor(disabled, role, QColor(color))
     return p

@@ -23,6 +23,17 @@ def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+#: The answer of the two administrator kicks.
+_KICKED: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "channel": {"type": "string"},
+        "account": {"type": "string"},
+        "kicked": {"type": "integer", "enum": [0, 1]},
+    },
+}
+
+
 def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {
         "200": {"description": description, "content": {"application/json": {"schema": schema}}},
@@ -186,6 +197,14 @@ OPENAPI: dict[str, Any] = {
                 "responses": _ok(_ref("Status")),
             }
         },
+        "/api/v1/users/{account}/session": {
+            "delete": {
+                "summary": "Log the account out: its client gets onLogout(103), its channel "
+                "onChannelLeaved(601); kicked 0 when it was not logged in",
+                "parameters": [_path_param("account", "account")],
+                "responses": _ok(_KICKED),
+            }
+        },
         "/api/v1/users/{account}/attrs": {
             "get": {
                 "summary": "All attributes of an account",
@@ -245,7 +264,16 @@ OPENAPI: dict[str, Any] = {
                         },
                     }
                 ),
-            }
+            },
+            "delete": {
+                "summary": "Remove the account from the channel: it gets onChannelLeaved(601), "
+                "the members onChannelUserLeaved; kicked 0 when it was not in the channel",
+                "parameters": [
+                    _path_param("channel", "channel"),
+                    _path_param("account", "account"),
+                ],
+                "responses": _ok(_KICKED),
+            },
         },
         "/api/v1/channels/{channel}/attrs": {
             "get": {

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -121,11 +121,13 @@ class ServerApi:
                 web.get("/api/token", self._token),
                 web.post("/api/token", self._token),
                 web.get("/api/v1/users/{account}/status", self._user_status),
+                web.delete("/api/v1/users/{account}/session", self._kick_user),
                 web.get("/api/v1/users/{account}/attrs", self._user_attrs),
                 web.put("/api/v1/users/{account}/attrs/{name}", self._set_user_attr),
                 web.post("/api/v1/users/{account}/messages", self._send_message),
                 web.get("/api/v1/channels/{channel}/users", self._channel_users),
                 web.get("/api/v1/channels/{channel}/users/{account}", self._channel_isin),
+                web.delete("/api/v1/channels/{channel}/users/{account}", self._kick_member),
                 web.get("/api/v1/channels/{channel}/attrs", self._channel_attrs),
                 web.put("/api/v1/channels/{channel}/attrs/{name}", self._set_channel_attr),
                 web.delete("/api/v1/channels/{channel}/attrs/{name}", self._del_channel_attr),
@@ -231,6 +233,20 @@ class ServerApi:
         status = int(self.hub.is_online(request[APP_KEY], account))
         return web.json_response({"account": account, "status": status})
 
+    async def _kick_user(self, request: web.Request) -> web.Response:
+        """Log the account out (its SDK gets on_logout(103), as for a login elsewhere)."""
+        account = check_name(request.match_info["account"], "account")
+        session = self.hub.sessions.get((request[APP_KEY], account))
+        if session is not None:
+            self.hub.end_session(session, ErrorCode.LOGOUT_E_KICKED, "logged out by the app")
+        return web.json_response({"account": account, "kicked": int(session is not None)})
+
+    async def _kick_member(self, request: web.Request) -> web.Response:
+        """Remove the account from the channel (on_channel_leaved(601) to it)."""
+        channel, account = request.match_info["channel"], request.match_info["account"]
+        kicked = self.channels.remove_member(request[APP_KEY], channel, account)
+        return web.json_response({"channel": channel, "account": account, "kicked": int(kicked)})
+
     async def _user_attrs(self, request: web.Request) -> web.Response:
         account = check_name(request.match_info["account"], "account")
         attrs = await self.hub.store.get_user_attrs(request[APP_KEY], account)
@@ -239,7 +255,7 @@ class ServerApi:
     async def _set_user_attr(self, request: web.Request) -> web.Response:
         app = request[APP_KEY]
         account = check_name(request.match_info["account"], "account")
-        value = (await self._json(request)).get("value")
+        value: Any = (await self._json(request)).get("value")  # validated by the hub (1004)
         await self.hub.set_user_attr(app, account, request.match_info["name"], value)
         return web.json_response({})
 
@@ -277,7 +293,7 @@ class ServerApi:
             request[APP_KEY],
             request.match_info["channel"],
             request.match_info["name"],
-            body.get("value"),  # validated by the channel rules (str, <= 1024)
+            cast(str, body.get("value")),  # validated by the channel rules (str, <= 1024)
         )
         return web.json_response({})
 
@@ -297,7 +313,7 @@ class ServerApi:
         body = await self._json(request)
         sender = body.get("from", SERVER_SENDER)
         num = self.channels.post_message(
-            request[APP_KEY], request.match_info["channel"], sender, body.get("msg")
+            request[APP_KEY], request.match_info["channel"], sender, cast(str, body.get("msg"))
         )
         return web.json_response({"num": num})
 

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from sigphone.protocol import frames as f
+from sigphone.protocol.channels import ChannelMessage
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import (
     MAX_MSG_ID_CHARS,
@@ -38,7 +39,7 @@ log = logging.getLogger("sigphone.server")
 
 ReplyData = dict[str, Any] | None
 Handler = Callable[[ServerSession, Any], "ReplyData | asyncio.Future[ReplyData]"]
-SessionEndHook = Callable[[ServerSession, ErrorCode], None]
+SessionEndHook = Callable[[ServerSession, ErrorCode], object]  # the result is ignored
 SessionStartHook = Callable[[ServerSession], None]
 #: ``hook(app, account, name, value)`` after a user attribute is stored ("" = deleted).
 AttrHook = Callable[[str, str, str, str], None]
@@ -53,6 +54,10 @@ class HubConfig:
     max_reconnect_time: float = 300.0
     #: How long an undelivered point-to-point message is kept (A5): 7 days.
     inbox_ttl: float = 7 * 24 * 3600.0
+    #: How long a channel message waits for a disconnected member (A5); older ones are
+    #: dropped at its resume. Other channel events (joins, leaves, attributes) never
+    #: expire: the member list and attribute table must stay whole.
+    channel_msg_ttl: float = 3600.0
     #: Unacknowledged events one session may hold before it is ended as a slow consumer.
     max_outbox: int = 10_000
     #: How long a resume attempt of an ended session is answered with the reason it ended.
@@ -232,7 +237,26 @@ class Hub:
             link.close(4001, "session ended")
             return
         session.link = link
+        self._drop_expired(session)
         link.replay(session.outbox, after_seq)
+
+    def _expiry(self, event: f.Event) -> float:
+        """When ``event`` expires unsent: the per-type TTLs of A5 (docs/protocol.md)."""
+        if isinstance(event, f.MsgEvent):
+            return (event.ts or self.clock()) + self.config.inbox_ttl
+        if isinstance(event, ChannelMessage):
+            return self.clock() + self.config.channel_msg_ttl
+        return 0.0
+
+    def _drop_expired(self, session: ServerSession) -> None:
+        """Drop what expired while the client was away (the store purges its own copy)."""
+        now = self.clock()
+        outbox = session.outbox
+        if any(0 < entry.expires <= now for entry in outbox):
+            kept = [entry for entry in outbox if not 0 < entry.expires <= now]
+            log.info("%d expired events dropped for %s", len(outbox) - len(kept), session.account)
+            outbox.clear()
+            outbox.extend(kept)
 
     def detach(self, session: ServerSession, link: Link) -> None:
         """The connection is gone: keep the session for its reconnect window."""
@@ -290,12 +314,12 @@ class Hub:
 
     # --- Events ----------------------------------------------------------------------
 
-    def push(self, session: ServerSession, event: msgspec.Struct, iid: int = 0) -> None:
+    def push(self, session: ServerSession, event: f.Event, iid: int = 0) -> None:
         """Send a sequenced event; it stays in the outbox until acknowledged."""
         if session.closed:
             return
         session.seq += 1
-        session.outbox.append(OutboxEntry(session.seq, event, iid))
+        session.outbox.append(OutboxEntry(session.seq, event, iid, self._expiry(event)))
         if len(session.outbox) > self.config.max_outbox:
             self.end_session(session, ErrorCode.LOGOUT_E_NET, "too many unacknowledged events")
             return

@@ -8,9 +8,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import msgspec
-
+from sigphone.protocol.base import Event
 from sigphone.protocol.errors import SignalError
+from sigphone.protocol.frames import MsgEvent
 
 __all__ = ["Link", "OutboxEntry", "ServerSession"]
 
@@ -22,7 +22,7 @@ class Link(Protocol):
     them for its own clients. All methods are non-blocking.
     """
 
-    def send_event(self, seq: int, event: msgspec.Struct) -> None: ...
+    def send_event(self, seq: int, event: Event) -> None: ...
 
     def replay(self, outbox: deque[OutboxEntry], after_seq: int) -> None:
         """Send every outbox entry after ``after_seq`` (and new ones as they come), in order."""
@@ -38,8 +38,9 @@ class Link(Protocol):
 @dataclass(slots=True)
 class OutboxEntry:
     seq: int
-    event: msgspec.Struct
+    event: Event
     iid: int = 0  # inbox id of a point-to-point message, deleted from the store on ack
+    expires: float = 0.0  # when it is dropped unsent (its type's TTL, A5); 0: never
 
 
 @dataclass(eq=False, slots=True)
@@ -55,7 +56,7 @@ class ServerSession:
     #: Highest inbox id pushed in this session: live pushes racing the login load are dropped.
     max_iid: int = 0
     #: While the inbox loads at login, live messages wait here (then merged in iid order).
-    held: list[tuple[msgspec.Struct, int]] | None = None
+    held: list[tuple[MsgEvent, int]] | None = None
     #: Highest send number applied for this client_id (de-duplication of resent sends).
     cseq: int = 0
     #: Send numbers the store refused (e.g. the peer's queue was full), so that a resend

@@ -152,7 +152,7 @@ class NativeLink:
 
     # Link protocol (called by the hub) ---------------------------------------------
 
-    def send_event(self, seq: int, event: msgspec.Struct) -> None:
+    def send_event(self, seq: int, event: f.Event) -> None:
         if self._replay is not None:
             return  # already in the outbox: the replay reaches it
         self.send_frame(f.encode_event(seq, f.encode_event_body(event)))
@@ -426,7 +426,7 @@ class _Inbound:
             if session is not None:
                 self.hub.ack(session, frame.seq)
             return
-        rid: int = frame.id  # type: ignore[attr-defined]
+        rid: int = frame.id  # type: ignore[union-attr]  # every frame but Ack (above) has one
         if isinstance(frame, f.Login):
             if session is not None and not session.closed:
                 link.reply_error(
@@ -492,7 +492,7 @@ async def serve_native(
             if first is not None:
                 inbound.feed(first)
             while not inbound.done:
-                inbound.feed(await ws.recv(decode=False))  # type: ignore[arg-type]
+                inbound.feed(await ws.recv(decode=False))
                 if inbound.login_task is not None:
                     await inbound.login_task
                     inbound.login_task = None

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from sigphone.protocol import calls as c
 from sigphone.protocol.call_payloads import encode_end_reason
+from sigphone.protocol.call_state import CallState, transition
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.names import check_name
 from sigphone.server.core.hub import Hub, ReplyData
@@ -31,9 +32,10 @@ __all__ = ["CallConfig", "Calls", "ServerCall"]
 
 log = logging.getLogger("sigphone.server")
 
-RINGING = "ringing"
-ACCEPTED = "accepted"
-ENDED = "ended"
+# The states and their table live in protocol.call_state, shared with the SDK.
+RINGING = CallState.RINGING
+ACCEPTED = CallState.ACCEPTED
+ENDED = CallState.ENDED
 
 CALLER = "caller"
 CALLEE = "callee"
@@ -71,7 +73,7 @@ class ServerCall:
     caller_session: ServerSession | None
     #: None until the invite has been pushed to the callee.
     callee_session: ServerSession | None = None
-    state: str = RINGING
+    state: CallState = RINGING
     confirmed: bool = False
     timer: Cancellable | None = None
     sessions: list[ServerSession] = field(default_factory=list)
@@ -265,14 +267,14 @@ class Calls:
         if call.state == ACCEPTED:
             return {}  # sent again after a reconnect
         self._confirm(call)
-        call.state = ACCEPTED
+        call.state = _step(call, "accepted_by_peer")
         self._send(call, CALLER, "accepted_by_peer", extra)
         return {}
 
     def _on_refuse(self, session: ServerSession, frame: c.CallRefuse) -> ReplyData:
         extra = c.check_extra(frame.extra)
         call = self._callee_call(session, frame.call)
-        if call.state != RINGING:
+        if transition(call.state, "refused_by_peer") is None:
             raise SignalError(ErrorCode.INVITE_E_OTHER, "the call is accepted: end it instead")
         self._send(call, CALLER, "refused_by_peer", extra)
         self._finish(call)
@@ -384,3 +386,11 @@ class Calls:
 
 def _other(side: str) -> str:
     return CALLEE if side == CALLER else CALLER
+
+
+def _step(call: ServerCall, event: str) -> CallState:
+    """The call's state after ``event`` (the shared table); 700 when not allowed."""
+    state = transition(call.state, event)
+    if state is None:
+        raise SignalError(ErrorCode.INVITE_E_OTHER, f"not possible in a {call.state} call")
+    return state

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from sigphone.protocol import channels as c
+from sigphone.protocol.base import Event
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import (
     CHANNEL_RATE_LARGE,
@@ -335,6 +336,19 @@ class Channels:
             self._leave(session, ch, ErrorCode.LEAVECHANNEL_E_BYUSER)
         return {}
 
+    def remove_member(self, app: str, channel: str, account: str) -> bool:
+        """An administrator removes ``account`` from ``channel`` (Server API): it gets
+        on_channel_leaved(601, LEAVECHANNEL_E_KICKED), the others a user-left event.
+        False if the account is not in that channel."""
+        check_name(channel, "channel")
+        check_name(account, "account")
+        session = self.hub.sessions.get((app, account))
+        ch = None if session is None else self.joined.get(session)
+        if session is None or ch is None or ch.name != channel:
+            return False
+        self._leave(session, ch, ErrorCode.LEAVECHANNEL_E_KICKED)
+        return True
+
     def _leave(self, session: ServerSession, ch: Channel, code: ErrorCode) -> None:
         del ch.members[session.account]
         ch.fanout = None
@@ -366,7 +380,7 @@ class Channels:
             del self.channels[(ch.app, ch.name)]
         log.debug("channel %s/%s expired", ch.app, ch.name)
 
-    def _broadcast(self, ch: Channel, event: msgspec.Struct) -> None:
+    def _broadcast(self, ch: Channel, event: Event) -> None:
         # A snapshot of the members, kept until the next join or leave: no per-message copy,
         # and safe when a push ends a slow consumer whose hook then leaves the channel.
         targets = ch.fanout

@@ -72,13 +72,14 @@ class Invoker:
     # --- Users: through the hub's own handlers ----------------------------------------
 
     def _user_query_user_status(self, session: ServerSession, args: Args) -> Result:
-        return self.hub.handle(session, f.QueryStatus(account=args.get("account")))
+        return self.hub.handle(session, f.QueryStatus(account=_arg(args, "account")))
 
     def _user_set_attr(self, session: ServerSession, args: Args) -> Result:
-        return self.hub.handle(session, f.SetAttr(name=args.get("name"), value=args.get("value")))
+        frame = f.SetAttr(name=_arg(args, "name"), value=_arg(args, "value"))
+        return self.hub.handle(session, frame)
 
     def _user_get_attr(self, session: ServerSession, args: Args) -> Result:
-        frame = f.GetAttr(name=args.get("name"), account=args.get("account"))
+        frame = f.GetAttr(name=_arg(args, "name"), account=args.get("account"))
         return self.hub.handle(session, frame)
 
     def _user_get_attr_all(self, session: ServerSession, args: Args) -> Result:
@@ -127,3 +128,9 @@ class Invoker:
         channel, name, value = args.get("channel"), args.get("name"), args.get("value")
         self.channels.set_attr_by_name(session.app, channel, name, value)  # type: ignore[arg-type]
         return {}
+
+
+def _arg(args: Args, key: str) -> Any:
+    """An argument as the client sent it (None when absent): the hub's handlers validate it
+    like the same field of an ordinary request (1004 when missing or not text)."""
+    return args.get(key)

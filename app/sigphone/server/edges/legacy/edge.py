@@ -147,9 +147,9 @@ class LegacyEdge:
                     link.send_frame(_error_frame(exc))
                     continue
                 if not allowed:
-                    exc = SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down")
+                    limited = SignalError(ErrorCode.GENERAL_E_FAILED, "rate limited: slow down")
                     if command == "call2":
-                        link.send_frame(w.call2_error(w.callid_of(payload), exc))
+                        link.send_frame(w.call2_error(w.callid_of(payload), limited))
                     continue
                 await self._command(link, command, payload)
         except ConnectionClosed:
@@ -239,8 +239,8 @@ class LegacyEdge:
         session = link.session
         state = None if session is None else self.states.get(session.sid)
         if session is None or session.closed or state is None:
-            exc = SignalError(ErrorCode.GENERAL_E_NOT_LOGIN, "log in first")
-            link.send_frame(w.call2_error(call.callid, exc))
+            refused = SignalError(ErrorCode.GENERAL_E_NOT_LOGIN, "log in first")
+            link.send_frame(w.call2_error(call.callid, refused))
             return
         callid = call.callid
         try:
@@ -259,8 +259,8 @@ class LegacyEdge:
             return
         except Exception:
             log.exception("legacy request %s failed", call.func)
-            exc = SignalError(ErrorCode.GENERAL_E_UNKNOWN, "internal error")
-            link.send_frame(w.call2_error(callid, exc))
+            internal = SignalError(ErrorCode.GENERAL_E_UNKNOWN, "internal error")
+            link.send_frame(w.call2_error(callid, internal))
             return
         if isinstance(frame, f.Logout):
             link.send_frame(w.call2_ok(callid, None))
@@ -356,9 +356,9 @@ class LegacyEdge:
         if func == "voip_invite":
             if not isinstance(channel, str) or not isinstance(peer, str):
                 raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "channelName and peer")
-            cid = secrets.token_urlsafe(16)
-            frame = _frame(k.CallInvite, call=cid, channel=channel, peer=peer, extra=extra)
-            state.remember_call(cid, channel, peer)
+            new_id = secrets.token_urlsafe(16)
+            frame = _frame(k.CallInvite, call=new_id, channel=channel, peer=peer, extra=extra)
+            state.remember_call(new_id, channel, peer)
             return frame
         named = isinstance(channel, str) and isinstance(peer, str)
         cid = state.calls.get((channel, peer)) if named else None  # type: ignore[arg-type]

@@ -14,11 +14,11 @@ import importlib
 import importlib.util
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["AudioDevices", "SilentTones", "Tones", "list_devices", "make_tones"]
 
-log = logging.getLogger("sigphone.ui")
+log = logging.getLogger("sigphone.phone")
 
 NO_DEVICE = "No audio device: calls, chat and channels work, but without sound."
 NO_ENGINE = (
@@ -28,7 +28,7 @@ NO_ENGINE = (
 
 
 class Tones(Protocol):
-    """What the dialer, the incoming-call popup and the call view ask for."""
+    """What the dialer, the incoming-call popup, the call view and Settings ask for."""
 
     problem: str | None  # None when sound works; else one sentence for the user
 
@@ -36,6 +36,11 @@ class Tones(Protocol):
     def ringtone(self, on: bool) -> None: ...
     def ringback(self, on: bool) -> None: ...
     def stop(self) -> None: ...
+    def preview(self, ringtone: str) -> None: ...
+    def test_sound(self) -> None: ...
+    def meter(self, on: bool) -> None: ...
+    def input_level(self) -> float: ...
+    def message_sound(self) -> None: ...
 
 
 @dataclass
@@ -46,6 +51,7 @@ class SilentTones:
     played: list[str] = field(default_factory=list)
     ringing: bool = False
     ringing_back: bool = False
+    metering: bool = False
 
     def key(self, digit: str) -> None:
         self.played.append(digit)
@@ -59,6 +65,21 @@ class SilentTones:
     def stop(self) -> None:
         self.ringing = self.ringing_back = False
 
+    def preview(self, ringtone: str) -> None:
+        self.played.append(f"preview:{ringtone}")
+
+    def test_sound(self) -> None:
+        self.played.append("test")
+
+    def meter(self, on: bool) -> None:
+        self.metering = on
+
+    def input_level(self) -> float:
+        return 0.0
+
+    def message_sound(self) -> None:
+        self.played.append("message")
+
 
 @dataclass(frozen=True)
 class AudioDevices:
@@ -67,7 +88,7 @@ class AudioDevices:
     problem: str | None
 
 
-def _sounddevice():  # type: ignore[no-untyped-def]
+def _sounddevice() -> Any:
     try:
         return importlib.import_module("sounddevice")
     except (ImportError, OSError) as exc:  # OSError: PortAudio library missing
@@ -81,11 +102,11 @@ def list_devices(rescan: bool = False) -> AudioDevices:
     re-initialises it; media refuses that while a stream is open (during a call)."""
     if importlib.util.find_spec("numpy") is not None:
         try:
-            from ..media.devices import list_devices as media_list
+            from ..media import devices as media_devices
         except ImportError:
-            media_list = None
-        if media_list is not None:
-            found = media_list(rescan=rescan)
+            media_devices = None  # type: ignore[assignment]
+        if media_devices is not None:
+            found = media_devices.list_devices(rescan=rescan)
             if not found.available:
                 return AudioDevices([], [], NO_DEVICE)
             inputs = [d.label for d in found.inputs]

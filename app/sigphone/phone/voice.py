@@ -1,9 +1,9 @@
-"""The softphone's sound: ``Voice`` plays the UI's tones and gives each call its media.
+"""The softphone's sound: ``Voice`` plays the phone's tones and gives each call its media.
 
-Why a separate module: the bridge owns the call, but ``sigphone.media`` (aiortc, numpy,
-sounddevice) is an optional extra. This module is the only place in the UI that imports it,
-and only inside ``make_voice``: ``pip install '.[gui]'`` alone still runs (``SilentTones``
-with a sentence saying voice is unavailable). Views never import it; they see the bridge.
+Why a separate module: the call controller owns the call, but ``sigphone.media`` (aiortc,
+numpy, sounddevice) is an optional extra. This module is the only place in the phone that
+imports it, and only inside functions: ``pip install '.[gui]'`` alone still runs
+(``SilentTones`` with a sentence saying voice is unavailable).
 
 One ``Voice`` per phone holds one ``AudioIO``: key tones, ringtone, ringback and the far
 side's voice all go through its single mixed output stream, so a ringing phone and a call
@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .audio import NO_DEVICE, NO_ENGINE, SilentTones, Tones
+from .sound import NO_DEVICE, NO_ENGINE, SilentTones, Tones
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Voice", "make_voice", "media_available"]
 
-log = logging.getLogger("sigphone.ui")
+log = logging.getLogger("sigphone.phone")
 
 #: How long the output stays open after the last key tone in the idle dialer: typing a
 #: number should not open and close the sound card for every digit.
@@ -46,6 +46,8 @@ RingtoneChoice = Callable[[], str]
 #: The ringer output's label (Settings "audio/ringer"; "" = same as the speaker), read each
 #: time the phone starts ringing.
 RingerChoice = Callable[[], str]
+#: Ring and speaker volume (0..1; Settings), read when a ring starts and a call starts.
+VolumeChoice = Callable[[], tuple[float, float]]
 
 
 def media_available() -> bool:
@@ -72,6 +74,7 @@ class Voice:
         sink: Callable[[np.ndarray], None] | None = None,
         ringtone_name: RingtoneChoice | None = None,
         ringer_device: RingerChoice | None = None,
+        volumes: VolumeChoice | None = None,
     ) -> None:
         from ..media.devices import list_devices
 
@@ -82,6 +85,10 @@ class Voice:
         self.sink = sink
         self.ringtone_name = ringtone_name
         self.ringer_device = ringer_device
+        self.volumes = volumes
+        self._preview: int | None = None
+        self._preview_timer: asyncio.TimerHandle | None = None
+        self._metering = False
         #: A second AudioIO, output only, opened only while ringing on a ringer device other
         #: than the speaker (a loud external ringer, the laptop speaker while a headset is
         #: the call's speaker). Built on first use; None when the ringer is the speaker.
@@ -126,7 +133,7 @@ class Voice:
 
         if on and self._ringtone is None:
             name = self.ringtone_name() if self.ringtone_name is not None else "Classic"
-            period = ringtone_named(name).period()
+            period = ringtone_named(name).period() * self._ring_gain()
             ringer = self._ringer_audio()
             if ringer is None:
                 self._ringtone = self._loop_tone(None, True, lambda: period)
@@ -157,6 +164,45 @@ class Voice:
             self._release_keys()
         self.audio.stop_tone()
 
+    def preview(self, ringtone: str) -> None:
+        """Settings: play one period of ``ringtone`` at the ring volume (again: restart)."""
+        from ..media.tones import ringtone_named
+
+        samples = ringtone_named(ringtone).period() * self._ring_gain()
+        self._play_for(samples)
+
+    def test_sound(self) -> None:
+        """Settings: a short two-note chime on the speaker at the speaker volume."""
+        import numpy as np
+
+        from ..media.tones import tone
+
+        gain = self._speaker_gain()
+        samples = np.concatenate([tone(660.0, 0.25, 0.4), tone(880.0, 0.35, 0.4)]) * gain
+        self._play_for(samples)
+
+    def message_sound(self) -> None:
+        """A new chat message: one soft blip (a ringing phone or a call is never disturbed
+        by more than that)."""
+        from ..media.tones import tone
+
+        self._play_for(tone(1046.5, 0.08, 0.25) * self._ring_gain())
+
+    def meter(self, on: bool) -> None:
+        """Settings' microphone meter: keep the capture stream open while it is shown."""
+        if on == self._metering:
+            return
+        self._metering = on
+        if on:
+            self._apply_devices()
+            self._spawn(self.audio.start(capture=True))
+        else:
+            self._spawn(self.audio.stop(capture=True))
+            self.audio.input_level = 0.0
+
+    def input_level(self) -> float:
+        return float(self.audio.input_level)
+
     @property
     def ringing_device(self) -> AudioIO | None:
         """The AudioIO the ringtone plays on now (``audio`` or ``ringer_audio``)."""
@@ -179,6 +225,7 @@ class Voice:
         from ..media import CallAudio
 
         self._apply_devices()
+        self.audio.mixer.voice_gain = self._speaker_gain()
         source = self.source_factory() if self.source_factory is not None else None
         return CallAudio(
             self.audio, self.config, source=source, sink=self.sink, on_event=on_event, tones=False
@@ -193,12 +240,41 @@ class Voice:
     async def aclose(self) -> None:
         """Quit: stop tones, let pending stream opens finish, close the devices."""
         self.stop()
+        self.meter(False)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.audio.close()
         if self.ringer_audio is not None:
             await self.ringer_audio.close()
 
     # --- Internals -------------------------------------------------------------------------
+
+    def _ring_gain(self) -> float:
+        return max(0.0, min(1.0, self.volumes()[0])) if self.volumes is not None else 1.0
+
+    def _speaker_gain(self) -> float:
+        return max(0.0, min(1.0, self.volumes()[1])) if self.volumes is not None else 1.0
+
+    def _play_for(self, samples: Any) -> None:
+        """A one-shot tone with the output held open for its length."""
+        if self._preview is not None:
+            self.audio.stop_tone(self._preview)
+        if self._preview_timer is not None:
+            self._preview_timer.cancel()
+            self._preview_timer = None
+        else:
+            self._hold(True)
+        self._preview = self.audio.play_tone(samples)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._release_preview()
+            return
+        self._preview_timer = loop.call_later(len(samples) / 48_000 + 0.3, self._release_preview)
+
+    def _release_preview(self) -> None:
+        self._preview_timer = None
+        self._preview = None
+        self._hold(False)
 
     def _ringer_audio(self) -> AudioIO | None:
         """The ringer's AudioIO, or None to ring on the speaker (no choice, or the same
@@ -292,6 +368,7 @@ def make_voice(
     config: MediaConfig | None = None,
     ringtone_name: RingtoneChoice | None = None,
     ringer_device: RingerChoice | None = None,
+    volumes: VolumeChoice | None = None,
 ) -> Tones:
     """A ``Voice`` when the media extra is installed, else ``SilentTones`` saying why."""
     if not media_available():
@@ -300,5 +377,12 @@ def make_voice(
     from ..media import AudioIO
 
     audio = AudioIO()
-    voice = Voice(audio, config, devices, ringtone_name=ringtone_name, ringer_device=ringer_device)
+    voice = Voice(
+        audio,
+        config,
+        devices,
+        ringtone_name=ringtone_name,
+        ringer_device=ringer_device,
+        volumes=volumes,
+    )
     return voice

@@ -17,7 +17,7 @@ from typing import Any
 
 __all__ = ["TaskSet", "install_excepthook"]
 
-log = logging.getLogger("sigphone.ui")
+log = logging.getLogger("sigphone.phone")
 
 
 class TaskSet:
