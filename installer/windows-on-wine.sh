@@ -81,7 +81,7 @@ step "Wine prefix (Windows 10) with the stand-ins Wine 8.0 lacks"
 rm -rf "$W"
 mkdir -p "$W"/{home,dl,shots,logs}
 # Wine writes menus, file associations and caches under $HOME: keep them in build/wine.
-export HOME=$W/home WINEPREFIX=$W/prefix WINEARCH=win64 WINEDEBUG=-all
+export HOME=$W/home WINEPREFIX=$W/prefix WINEARCH=win64 WINEDEBUG=-all PIP_ROOT_USER_ACTION=ignore
 # No Mono/Gecko download prompts; no Linux menu entries or tel: associations for the host.
 export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 # Wine drops host QT_* variables; WINEQT_* reaches Windows programs as QT_*.
@@ -159,7 +159,8 @@ win "$WPY" -c 'import sys, PySide6, numpy, av, cryptography.hazmat.bindings._rus
 
 # --- Inno Setup ----------------------------------------------------------------------------
 step "Inno Setup compiler (npm $INNO_SETUP)"
-npm install --prefix "$W/inno" --no-audit --no-fund --no-package-lock --loglevel=error \
+npm install --prefix "$W/inno" --no-audit --no-fund --no-package-lock --no-update-notifier \
+  --loglevel=error \
   "$INNO_SETUP" >/dev/null
 # build.py looks for ISCC.exe where the Inno Setup installer puts it.
 INNO_DIR="$C/Program Files (x86)/Inno Setup 6"
@@ -254,7 +255,7 @@ ok "Default apps: $HK\\Software\\RegisteredApplications\\Sigphone"
 step "checks 3+5: Windows server <-> Linux SDK; wine start tel:; single instance; --quit"
 PROFILE=$(winepath -u "$WIN_LOCALAPPDATA\\Sigphone\\Sigphone") # Paths.default() of the app
 .venv/bin/python installer/wine/live_checks.py interop --app-dir "$APP_DIR" \
-  --profile-dir "$PROFILE" --shots "$W/shots"
+  --profile-dir "$PROFILE" --windows-python "$WPY" --shots "$W/shots"
 wineserver -w
 
 # --- Check 4: the demo, on screen ----------------------------------------------------------

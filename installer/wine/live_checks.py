@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import subprocess
 import sys
@@ -31,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from xshot import grab  # noqa: E402
+from xshot import grab
 
-from sigphone.sdk import Call, Session, Signal  # noqa: E402
+from sigphone.sdk import Call, Session, Signal
 
 APP = "demo"  # no certificate: clients log in with _no_need_token
 TOKEN = "_no_need_token"
@@ -56,27 +55,27 @@ def wine(*args: str) -> list[str]:
     return ["wine", *args]
 
 
-async def run_windows(*args: str, timeout: float = 120) -> tuple[int, str]:
+async def run_windows(*args: str, within: float = 120) -> tuple[int, str]:
     """A Windows program to its end; output through a pipe (a file would kill it, RECIPES)."""
     proc = await asyncio.create_subprocess_exec(
         *wine(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    out, _ = await asyncio.wait_for(proc.communicate(), within)
     return proc.returncode or 0, "\n".join(
-        line for line in out.decode(errors="replace").splitlines() if not line.startswith("ALSA lib")
+        line
+        for line in out.decode(errors="replace").splitlines()
+        if not line.startswith("ALSA lib")
     )
 
 
-async def start_windows(*args: str, timeout: float = 60) -> int:
+async def start_windows(*args: str, within: float = 60) -> int:
     """``wine start ...``: returns once the program is launched. Its output is not read: the
     program it starts would inherit the pipe and hold it open for as long as it runs."""
     proc = await asyncio.create_subprocess_exec(
         *wine("start", *args),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    return await asyncio.wait_for(proc.wait(), timeout)
-
-
+    return await asyncio.wait_for(proc.wait(), within)
 
 
 class Server:
@@ -142,16 +141,25 @@ class Inbox:
             setattr(call, f"on_invite_{what}", lambda extra, w=what: self.events.append((w, extra)))
 
 
-def write_settings(profile_dir: Path, server_url: str) -> Path:
-    """What "Remember these details" and "Start minimised" leave in the user's INI file."""
+async def remember_login(profile_dir: Path, server_url: str, windows_python: str) -> Path:
+    """What "Remember these details" and "Start minimised" leave behind: the INI file, and
+    the token in Windows' Credential Manager (sigphone.phone.credentials), written here by
+    the Windows Python's keyring and read by the frozen app: the same store, under Wine."""
     profile_dir.mkdir(parents=True, exist_ok=True)
     ini = profile_dir / "sigphone.ini"
     ini.write_text(
         "[login]\n"
-        f"server={server_url}\napp_id={APP}\naccount={WIN_ACCOUNT}\ntoken={TOKEN}\n"
+        f"server={server_url}\napp_id={APP}\naccount={WIN_ACCOUNT}\n"
         "remember=true\n\n[ui]\nstart_minimised=true\n",
         encoding="utf-8",
     )
+    code, out = await run_windows(windows_python, "-c", (
+        "import keyring; from sigphone.phone.credentials import TokenVault; "
+        "v = TokenVault(); print(v.name); "
+        f"assert v.put({APP!r}, {WIN_ACCOUNT!r}, {TOKEN!r})"
+    ))  # fmt: skip
+    assert code == 0, out
+    say(f"token stored in the Windows keyring ({out.strip().splitlines()[-1]})")
     return ini
 
 
@@ -184,7 +192,7 @@ async def interop(args: argparse.Namespace) -> None:
         bob.events.clear()
 
         # 2. A tel: link opens the installed softphone, which logs in and dials.
-        ini = write_settings(args.profile_dir, server.url)
+        ini = await remember_login(args.profile_dir, server.url, args.windows_python)
         say(f"settings for {WIN_ACCOUNT}: {ini.name} with remembered login, start minimised")
         callee = Inbox(await server.login("+15551234"))
         assert await start_windows("tel:+15551234") == 0
@@ -198,7 +206,7 @@ async def interop(args: argparse.Namespace) -> None:
 
         # 3. Single instance: a second sigphone.exe hands its link to the first and exits.
         started = time.monotonic()
-        code, out = await run_windows(app_exe, "sigphone:bob", timeout=60)
+        code, out = await run_windows(app_exe, "sigphone:bob", within=60)
         took = time.monotonic() - started
         assert code == 0 and "already running" in out, (code, out)
         await until(lambda: bob.calls, 60, "call from the forwarded link")
@@ -212,7 +220,7 @@ async def interop(args: argparse.Namespace) -> None:
         await bob.calls[0].channel_invite_end()
 
         # 4. --quit reaches the first instance, which logs out and exits.
-        code, out = await run_windows(app_exe, "--quit", timeout=60)
+        code, out = await run_windows(app_exe, "--quit", within=60)
         assert code == 0, (code, out)
 
         async def offline() -> None:
@@ -221,7 +229,7 @@ async def interop(args: argparse.Namespace) -> None:
 
         await asyncio.wait_for(offline(), 60)
         await until(lambda: "quitting" in log_file.read_text(), 30, "'quitting' in the log")
-        code, out = await run_windows(app_exe, "--quit", timeout=60)
+        code, out = await run_windows(app_exe, "--quit", within=60)
         assert code == 1 and "not running" in out, (code, out)
         say("sigphone.exe --quit: the first instance logged out and exited; nothing runs")
 
@@ -234,7 +242,7 @@ def xdotool(*args: str) -> None:
 
 
 async def demo(args: argparse.Namespace) -> None:
-    """The demo's layout is fixed (sigphone.ui.demo places the two windows side by side on
+    """The demo's layout is fixed (sigphone.demo places the two windows side by side on
     the primary screen), so the clicks go to fixed points of the 1280x800 virtual desktop."""
     log_file: Path = args.log
     before = log_file.read_text() if log_file.exists() else ""
@@ -271,6 +279,7 @@ def main() -> int:
     parser.add_argument("--app-dir", required=True, help="the installed app, a Windows path")
     parser.add_argument("--profile-dir", type=Path, help="%%LOCALAPPDATA%%\\Sigphone\\Sigphone")
     parser.add_argument("--log", type=Path, help="the app's log file (demo)")
+    parser.add_argument("--windows-python", help="python.exe with sigphone (interop)")
     parser.add_argument("--shots", type=Path, required=True, help="where screenshots go")
     args = parser.parse_args()
     checks: dict[str, Callable[[argparse.Namespace], Any]] = {"interop": interop, "demo": demo}

@@ -14,7 +14,7 @@ from pathlib import Path, PureWindowsPath
 
 import platformdirs
 
-from sigphone.ui.paths import Paths
+from sigphone.phone.paths import Paths
 
 ISS = Path(__file__).resolve().parents[2] / "installer" / "sigphone.iss"
 
@@ -26,7 +26,9 @@ def _uninstaller_folders() -> list[PureWindowsPath]:
         "userappdata": os.environ["APPDATA"],
     }
     folders = []
-    for constant, rest in re.findall(r"DelTree\(ExpandConstant\('\{(\w+)\}([^']*)'\)", ISS.read_text()):
+    for constant, rest in re.findall(
+        r"DelTree\(ExpandConstant\('\{(\w+)\}([^']*)'\)", ISS.read_text()
+    ):
         folders.append(PureWindowsPath(constants[constant] + rest))
     assert folders, "no DelTree in installer/sigphone.iss"
     return folders
