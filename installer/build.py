@@ -129,7 +129,7 @@ def main() -> int:
         candidate = default / "Inno Setup 6" / "ISCC.exe"
         iscc = iscc or (str(candidate) if candidate.exists() else None)
     if iscc:
-        subprocess.run([iscc, f"/DAppVersion={ver}", f"/DBundleDir={bundle}",
+        subprocess.run([iscc, "/Q", f"/DAppVersion={ver}", f"/DBundleDir={bundle}",
                         f"/O{dist}", str(ROOT / "installer" / "sigphone.iss")], check=True)
         print(f"installer: {dist / f'Sigphone-Setup-{ver}.exe'}")
     else:

@@ -241,26 +241,42 @@ def xdotool(*args: str) -> None:
     subprocess.run(["xdotool", *args], check=True)
 
 
+SCREEN_WIDTH = 1280  # the Wine virtual desktop (windows-on-wine.sh)
+
+
+def title_bar(index: int) -> tuple[str, str]:
+    """A point on the title bar of phone ``index``, placed as sigphone.demo places it: side by
+    side from (8, 30), each max(360, min(760, width / 2 - 16)) wide."""
+    width = max(360, min(760, SCREEN_WIDTH // 2 - 16))
+    return str(8 + index * (width + 16) + 150), "40"
+
+
 async def demo(args: argparse.Namespace) -> None:
-    """The demo's layout is fixed (sigphone.demo places the two windows side by side on
-    the primary screen), so the clicks go to fixed points of the 1280x800 virtual desktop."""
+    """Driven through the app's own keyboard shortcuts (docs/ui.md: Ctrl+L number field,
+    Ctrl+Shift+A answer, Ctrl+Q quit); the mouse only activates a window by its title bar."""
     log_file: Path = args.log
     before = log_file.read_text() if log_file.exists() else ""
     proc = await asyncio.create_subprocess_exec(
         *wine(args.app_dir + "\\sigphone.exe", "--demo"),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    shown = "login window shown"
     try:
-        await until(lambda: log_file.exists() and log_file.read_text().count("login window shown")
-                    > before.count("login window shown"), 120, "demo start-up")  # fmt: skip
+        await until(
+            lambda: log_file.exists() and log_file.read_text().count(shown) > before.count(shown),
+            120,
+            "demo start-up",
+        )
         await asyncio.sleep(4)  # both phones log in (loopback, well under a second), Wine paints
         say(f"screenshot {grab(args.shots / 'windows-demo.png')}")
-        xdotool("mousemove", "380", "127", "click", "1")  # alice's number field
+        xdotool("mousemove", *title_bar(0), "click", "1")  # alice's window
+        xdotool("key", "ctrl+l")
         xdotool("type", "--delay", "50", "bob")
         xdotool("key", "Return")
         await asyncio.sleep(4)
         say(f"screenshot {grab(args.shots / 'windows-call-ringing.png')}")
-        xdotool("mousemove", "1098", "491", "click", "1")  # bob's Answer
+        xdotool("mousemove", *title_bar(1), "click", "1")  # bob's window
+        xdotool("key", "ctrl+shift+a")
         await asyncio.sleep(5)  # the call connects and its first statistics arrive
         say(f"screenshot {grab(args.shots / 'windows-call.png')}")
         xdotool("key", "ctrl+q")  # Quit: logs both phones out, stops the embedded server

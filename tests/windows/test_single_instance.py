@@ -85,3 +85,27 @@ def test_after_the_first_instance_quits_the_next_launch_becomes_first(qapp: obje
         assert received == ["sigphone:bob"]
     finally:
         second.close()
+
+
+LISTEN = """
+import sys
+from PySide6.QtCore import QCoreApplication
+from sigphone.ui.single_instance import SingleInstance
+app = QCoreApplication([])
+sys.exit(0 if SingleInstance(sys.argv[1]).listen() else 4)
+"""
+
+
+def test_while_the_first_lives_no_other_process_becomes_first(qapp: object) -> None:
+    """Qt would open the same pipe name twice on Windows: the named mutex refuses it, so two
+    launches racing (a double click on a link) cannot both become the first instance."""
+    name = instance_name(f"test-{time.monotonic_ns()}")
+    first = SingleInstance(name)
+    assert first.listen()
+    try:
+        child = subprocess.run([sys.executable, "-c", LISTEN, name], timeout=60)
+        assert child.returncode == 4
+        assert not SingleInstance(name).listen()  # nor a second one in this process
+    finally:
+        first.close()
+    assert subprocess.run([sys.executable, "-c", LISTEN, name], timeout=60).returncode == 0
