@@ -137,7 +137,8 @@ class Inbox:
         self.watch(call)
 
     def watch(self, call: Call) -> None:
-        for what in ("accepted_by_peer", "refused_by_peer", "end_by_peer", "msg"):
+        for what in ("received_by_peer", "accepted_by_peer", "refused_by_peer", "failed",
+                     "end_by_peer", "end_by_myself", "msg"):  # fmt: skip
             setattr(call, f"on_invite_{what}", lambda extra, w=what: self.events.append((w, extra)))
 
 
