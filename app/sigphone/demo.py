@@ -5,10 +5,17 @@ puts the server and the GUI in one process. The server runs in the same asyncio 
 local ports, with one app (``demo``, no certificate) and the development token endpoint;
 both phones log in through that endpoint, exactly as a user would type it in the login
 window.
+
+``sigphone --demo --sip-trunk sip:HOST[:PORT]`` adds the SIP gateway (``sigphone.sipgw``, the
+``sipgw`` extra): numbers dialled in either phone (``+4930123``) leave as SIP calls to that
+trunk (a SIP phone or a PBX), and a SIP phone can call ``sip:alice@127.0.0.1:5070``
+(``--sip-listen`` moves the port). docs/sip-gateway.md, "The demo".
 """
 
 from __future__ import annotations
 
+import argparse
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -25,10 +32,44 @@ from .ui.phone import Phone
 
 if TYPE_CHECKING:
     from .media import MediaConfig
+    from .sipgw.gateway import Gateway
 
 __all__ = ["DEMO_ACCOUNTS", "Demo", "demo_phones", "main"]
 
 DEMO_ACCOUNTS = ("alice", "bob")
+#: The demo gateway's account (the server routes numbers to it).
+DEMO_GATEWAY = "sipgw"
+#: Where the demo gateway listens for SIP unless --sip-listen says otherwise.
+DEFAULT_SIP_PORT = 5070
+
+log = logging.getLogger("sigphone.demo")
+
+
+async def _start_gateway(server_url: str, trunk: str, port: int) -> Gateway:
+    """The SIP gateway in this process, on loopback like the phones' media."""
+    try:
+        from .sipgw.config import GatewayConfig
+        from .sipgw.gateway import Gateway
+    except ImportError as exc:
+        raise RuntimeError(
+            f"the demo's SIP gateway needs pip install 'sigphone[sipgw]' ({exc})"
+        ) from exc
+    config = GatewayConfig(
+        servers=[server_url],
+        app="demo",
+        account=DEMO_GATEWAY,
+        port=port,
+        trunk=trunk,
+        ice_hosts=["127.0.0.1"],
+    )
+    gateway = Gateway(config)
+    await gateway.start()
+    log.info("demo SIP gateway on sip:127.0.0.1:%d, calls to numbers go to %s", port, trunk)
+    print(
+        f"SIP gateway: numbers go to {trunk}; SIP phones call sip:alice@127.0.0.1:{port}",
+        flush=True,
+    )
+    return gateway
 
 
 def _local_media() -> MediaConfig | None:
@@ -43,17 +84,27 @@ def _local_media() -> MediaConfig | None:
 
 class Demo:
     def __init__(
-        self, tones: Tones | None = None, root: Path | None = None, log_file: Path | None = None
+        self,
+        tones: Tones | None = None,
+        root: Path | None = None,
+        log_file: Path | None = None,
+        *,
+        sip_trunk: str | None = None,
+        sip_port: int = DEFAULT_SIP_PORT,
     ) -> None:
         self.tones = tones
         self.log_file = log_file
+        self.sip_trunk = sip_trunk
+        self.sip_port = sip_port
+        self.gateway: Gateway | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="sigphone-demo-") if root is None else None
         self.root: Path = Path(self._tmp.name) if self._tmp is not None else Path(root or ".")
-        self.server = SignalServer(
-            ServerConfig(
-                port=0, data=None, apps={"demo": None}, api_port=0, api=ApiConfig(dev_tokens=True)
-            )
+        config = ServerConfig(
+            port=0, data=None, apps={"demo": None}, api_port=0, api=ApiConfig(dev_tokens=True)
         )
+        if sip_trunk is not None:
+            config.calls.gateways["demo"] = [DEMO_GATEWAY]
+        self.server = SignalServer(config)
         self.phones: list[Phone] = []
 
     @property
@@ -63,6 +114,8 @@ class Demo:
 
     async def start(self) -> list[Phone]:
         await self.server.start()
+        if self.sip_trunk is not None:
+            self.gateway = await _start_gateway(self.server.url, self.sip_trunk, self.sip_port)
         for index, account in enumerate(DEMO_ACCOUNTS):
             paths = Paths.under(self.root / account)
             phone = Phone(
@@ -104,6 +157,9 @@ class Demo:
             await phone.bridge.shutdown(1.0)
             phone.close()
         self.phones.clear()
+        if self.gateway is not None:
+            await self.gateway.close()
+            self.gateway = None
         await self.server.close()
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -114,11 +170,23 @@ def demo_phones(tones: Tones | None, log_file: Path) -> Demo:
     return Demo(tones, log_file=log_file)
 
 
+def _demo_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(prog="sigphone --demo", add_help=False)
+    parser.add_argument("--sip-trunk", metavar="sip:HOST[:PORT]", default=None)
+    parser.add_argument("--sip-listen", metavar="PORT", type=int, default=DEFAULT_SIP_PORT)
+    return parser.parse_known_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .ui.app import main as app_main
 
-    args = sys.argv[1:] if argv is None else argv
-    return app_main(args if "--demo" in args else [*args, "--demo"], phone_set=demo_phones)
+    ours, rest = _demo_args(sys.argv[1:] if argv is None else argv)
+
+    def phone_set(tones: Tones | None, log_file: Path) -> Demo:
+        return Demo(tones, log_file=log_file, sip_trunk=ours.sip_trunk, sip_port=ours.sip_listen)
+
+    args = rest if "--demo" in rest else [*rest, "--demo"]
+    return app_main(args, phone_set=phone_set if ours.sip_trunk else demo_phones)
 
 
 if __name__ == "__main__":

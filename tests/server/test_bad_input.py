@@ -19,37 +19,9 @@ from sigphone.protocol import frames as f
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import MAX_FRAME_BYTES
 
-from ..support.config import APP, NO_TOKEN
+from ..support.config import APP
+from ..support.raw import Raw
 from ..support.waiting import until
-
-
-class Raw:
-    """A hand-driven client: send any bytes, read the replies."""
-
-    def __init__(self, ws) -> None:
-        self.ws = ws
-
-    async def send(self, payload: bytes | str | dict) -> None:
-        if isinstance(payload, dict):
-            payload = json.dumps(payload)
-        await self.ws.send(payload)
-
-    async def recv(self) -> dict:
-        """The next frame; a reply without ``code`` succeeded (the protocol omits 0)."""
-        async with asyncio.timeout(5):
-            frame = json.loads(await self.ws.recv())
-        if frame.get("op") == "reply":
-            frame.setdefault("code", 0)
-        return frame
-
-    async def call(self, payload) -> dict:
-        await self.send(payload)
-        return await self.recv()
-
-    async def login(self, account: str) -> dict:
-        return await self.call(
-            {"op": "login", "id": 1, "app_id": APP, "account": account, "token": NO_TOKEN}
-        )
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from sigphone.protocol.errors import ErrorCode
@@ -26,55 +26,7 @@ from sigphone.server import ServerConfig, SignalServer
 from sigphone.server.edges.native import EdgeLimits
 
 from ..support.config import APP, CERT_APP, NO_TOKEN, fast_config
-
-
-class Old:
-    """A hand-driven legacy connection."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.callid = 0
-        self.pushed: list[Any] = []
-
-    async def send(self, command: str, payload: Any) -> None:
-        await self.ws.send(json.dumps([command, payload]))
-
-    async def recv(self) -> list[Any]:
-        async with asyncio.timeout(10):
-            return json.loads(await self.ws.recv())
-
-    async def expect(self, command: str) -> Any:
-        """The payload of the next ``command`` frame (other frames before it are kept for
-        later calls, in order)."""
-        for i, frame in enumerate(self.pushed):
-            if frame[0] == command:
-                del self.pushed[i]
-                return frame[1]
-        while True:
-            frame = await self.recv()
-            if frame[0] == command:
-                return frame[1]
-            self.pushed.append(frame)
-
-    async def login(self, account: str, vid: str = APP, token: str = NO_TOKEN) -> tuple[str, dict]:
-        args = {"vid": vid, "account": account, "token": token, "uid": 0, "device": "websdk"}
-        await self.send("login", args)
-        err, body = await self.expect("login_ret")
-        return err, json.loads(body)
-
-    async def call2(self, func: str, args: dict[str, Any]) -> tuple[str, dict]:
-        self.callid += 1
-        await self.send("call2", [func, self.callid, {"line": "x", **args}])
-        while True:
-            callid, err, body = await self.expect("call2-ret")
-            if callid == self.callid:
-                return err, json.loads(body)
-
-    async def alive(self) -> None:
-        """Answers a ping (earlier pongs, e.g. to a fuzzed ping, are skipped)."""
-        await self.send("ping", 41)
-        while await self.expect("pong") != 41:
-            pass
+from ..support.raw import Old
 
 
 async def _open(server: SignalServer) -> Old:

@@ -16,12 +16,16 @@ NO_TOKEN = "_no_need_token"
 
 def fast_config(data: Path | None) -> ServerConfig:
     """Short time limits so tests run in milliseconds (defaults are proven separately)."""
-    return ServerConfig(
+    config = ServerConfig(
         port=0,
         data=data,
         apps={APP: None, CERT_APP: CERT},
         hub=HubConfig(resume_grace=0.3, purge_interval=3600),
     )
+    # Every test client comes from 127.0.0.1, hundreds at once in the load tests: the cap on
+    # connections waiting to log in per address is proven by test_hardening_strangers.py.
+    config.limits.max_pending_per_address = config.limits.max_pending
+    return config
 
 
 def fast_signal(url: str, app: str = APP) -> Signal:

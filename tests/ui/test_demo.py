@@ -9,6 +9,8 @@ from pathlib import Path
 from sigphone.demo import Demo
 from sigphone.phone.sound import SilentTones
 
+from ..support.ports import free_port
+from ..support.sipp import Sipp
 from ..support.waiting import until
 
 
@@ -33,3 +35,31 @@ async def test_demo_two_phones_call_and_chat(tmp_path: Path) -> None:
     assert all(b.status == "offline" for b in bridges)
     leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert leftovers == []
+
+
+async def test_demo_with_a_sip_trunk_calls_a_sip_phone(tmp_path: Path) -> None:
+    """``sigphone --demo --sip-trunk``: alice dials a number, the demo's gateway places the
+    SIP call at the trunk (sipp answering as a phone), the call connects and ends both ways
+    cleanly (sipp's scenario passes only if it got the INVITE, the ACK and the BYE)."""
+    phone = Sipp(tmp_path / "sipp", "-sn", "uas")
+    await phone.start()
+    demo = Demo(
+        SilentTones(),
+        tmp_path / "demo",
+        sip_trunk=f"sip:127.0.0.1:{phone.port}",
+        sip_port=free_port("both"),
+    )
+    try:
+        alice, _bob = await demo.start()
+        await until(lambda: alice.bridge.status == "online")
+        assert demo.gateway is not None
+        await until(lambda: demo.server.hub.is_online("demo", "sipgw"))
+        alice.bridge.dial("+4930123")
+        await until(lambda: alice.bridge.call_status == "connected", 30)
+        alice.bridge.hang_up()
+        assert await phone.wait(30) == 0, phone.errors()
+        await until(lambda: demo.gateway is not None and demo.gateway.live == 0, 20)
+    finally:
+        await phone.stop()
+        await demo.close()
+    assert demo.gateway is None

@@ -115,7 +115,13 @@ def verify(
     wrong = ErrorCode.LOGIN_E_TOKENWRONG
     if certificate is None:
         raise SignalError(wrong, "this app has no certificate: the Server API needs one")
-    if not timestamp or not signature or not timestamp.isdigit() or len(timestamp) > 12:
+    if (
+        not timestamp
+        or not signature
+        or not (timestamp.isascii() and timestamp.isdigit())  # int() reads other digits too
+        or len(timestamp) > 12
+        or not signature.isascii()  # hmac.compare_digest takes ASCII text only
+    ):
         raise SignalError(wrong, "missing or malformed signature headers")
     if nonce is None or not _NONCE.fullmatch(nonce):
         raise SignalError(wrong, "missing or malformed nonce (8..64 of A-Za-z0-9_-)")

@@ -10,6 +10,7 @@ SIP gateway) reads and writes them only through this module:
   which travel untouched;
 - the accept extra: ``sdp``, the callee's answer;
 - end and failure reasons: ``{"ecode": N}`` in ``on_invite_failed`` / ``on_invite_end_by_*``;
+  calls through the SIP gateway add the SIP status and reason phrase (``"sip"``, ``"reason"``);
 - the refuse extra: ``{"busy": 1}`` when the callee is busy (in a call, do-not-disturb);
 - call messages (``on_invite_msg``): DTMF, an SDP offer or answer (renegotiation), hold and
   resume, and anything else, which stays text.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ErrorCode, SignalError
+from .text import check_utf8, loads
 
 __all__ = [
     "MAX_CALL_EXTRA_CHARS",
@@ -41,12 +43,14 @@ __all__ = [
     "encode_end_reason",
     "encode_invite_extra",
     "encode_refuse_extra",
+    "encode_sip_reason",
     "parse_invite_extra",
     "read_accept_sdp",
     "read_call_message",
     "read_end_reason",
     "read_invite_extra",
     "read_refuse_busy",
+    "read_sip_status",
 ]
 
 #: A call's ``extra``: up to 8K characters (Web API, channelInviteUser2).
@@ -56,6 +60,8 @@ SRC_NUM = "srcNum"
 SDP = "sdp"
 REQUIRE_PEER_ONLINE = "_require_peer_online"
 ECODE = "ecode"
+SIP = "sip"
+REASON = "reason"
 
 
 def _dumps(value: dict[str, Any]) -> str:
@@ -73,7 +79,7 @@ def _lenient(text: object) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -86,7 +92,7 @@ def check_extra(extra: object, what: str = "extra") -> str:
         raise SignalError(
             ErrorCode.GENERAL_E_LARGE_PARAM, f"{what} is longer than {MAX_CALL_EXTRA_CHARS}"
         )
-    return extra
+    return check_utf8(extra, what)
 
 
 # --- The invite ----------------------------------------------------------------------
@@ -125,9 +131,9 @@ def parse_invite_extra(extra: object) -> InviteExtra:
     if not text.strip():
         return InviteExtra()
     try:
-        obj = json.loads(text)
-    except ValueError:
-        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "extra must be JSON") from None
+        obj = loads(text, "extra")  # valid Unicode inside too, and shallow
+    except SignalError as exc:
+        raise SignalError(exc.code, f"extra must be JSON: {exc.reason}") from None
     if not isinstance(obj, dict):
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "extra must be a JSON object")
     flag = obj.get(REQUIRE_PEER_ONLINE, 0)
@@ -169,6 +175,22 @@ def read_accept_sdp(extra: object) -> str | None:
 
 def encode_end_reason(code: int) -> str:
     return _dumps({ECODE: int(code)})
+
+
+def encode_sip_reason(status: int, reason: str = "", ecode: int | None = None) -> str:
+    """A SIP gateway's end, refusal or failure extra: ``{"ecode": N, "sip": 486,
+    "reason": "Busy Here"}`` (``ecode`` only for failures)."""
+    obj: dict[str, Any] = {} if ecode is None else {ECODE: int(ecode)}
+    obj[SIP] = int(status)
+    if reason:
+        obj[REASON] = reason[:200]
+    return _dumps(obj)
+
+
+def read_sip_status(extra: object) -> int | None:
+    """The SIP status in a gateway's end/refusal/failure extra, or None."""
+    code = _lenient(extra).get(SIP)
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def read_end_reason(extra: object) -> int | None:

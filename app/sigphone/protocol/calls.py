@@ -108,12 +108,14 @@ class CallDtmf(Request, tag="call_dtmf"):
 
 
 class CallIncoming(Event, tag="call_in", frozen=True):
-    """An invitation for me (onInviteReceived): ``account`` is the caller."""
+    """An invitation for me (onInviteReceived): ``account`` is the caller. ``to`` is set only
+    on a call routed to the app's SIP gateway: the number dialled (docs/sip-gateway.md)."""
 
     call: str
     channel: str
     account: str
     extra: str = ""
+    to: str = ""
 
 
 class CallEvent(Event, tag="call", frozen=True):

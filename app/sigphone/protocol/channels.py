@@ -24,6 +24,7 @@ __all__ = [
     "ChannelAttrUpdated",
     "ChannelClearAttr",
     "ChannelDelAttr",
+    "ChannelGap",
     "ChannelJoin",
     "ChannelJoined",
     "ChannelLeave",
@@ -186,6 +187,16 @@ class ChannelMessage(Event, tag="ch_msg", frozen=True):
     channel: str
     account: str
     msg: str
+
+
+class ChannelGap(Event, tag="ch_gap", frozen=True):
+    """To one member: ``dropped`` events of ``channel`` were not kept for it (its queue was
+    full, e.g. others flooded the channel during its reconnect window). A fresh
+    ``ch_joined`` snapshot follows at once: the member list and attributes start over from
+    it; the channel messages in the gap are lost for this member, and only them."""
+
+    channel: str
+    dropped: int
 
 
 class UserOnline(Event, tag="user_online", frozen=True):

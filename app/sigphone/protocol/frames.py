@@ -195,6 +195,7 @@ ServerEvent: TypeAlias = (
     | ch.ChannelUserLeft
     | ch.ChannelAttrUpdated
     | ch.ChannelMessage
+    | ch.ChannelGap
     | ch.UserOnline
     | ch.ChannelActivity
     | k.CallIncoming
@@ -229,7 +230,7 @@ def request_id_of(data: bytes | str) -> int | None:
     """Best-effort ``id`` of a frame that failed to decode, so the error can echo it."""
     try:
         obj = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     if isinstance(obj, dict):
         rid = obj.get("id")
@@ -239,7 +240,12 @@ def request_id_of(data: bytes | str) -> int | None:
 
 
 def decode_client(data: bytes | str) -> ClientFrame:
-    """Decode one client frame or raise SignalError (1005 too large, 1004 malformed)."""
+    """Decode one client frame or raise SignalError (1005 too large, 1004 malformed).
+
+    msgspec refuses invalid UTF-8 and lone surrogate escapes (``"\\ud800"``) anywhere in
+    the frame, the text rule of every edge (protocol/text.py); a hostile nesting depth is
+    1004 too, never a RecursionError that would end the connection.
+    """
     if len(data) > MAX_FRAME_BYTES:
         raise SignalError(
             ErrorCode.GENERAL_E_LARGE_PARAM, f"frame larger than {MAX_FRAME_BYTES} bytes"
@@ -253,6 +259,8 @@ def decode_client(data: bytes | str) -> ClientFrame:
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, text) from None
     except msgspec.DecodeError as exc:
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"malformed JSON ({exc})") from None
+    except RecursionError:
+        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "frame nested too deeply") from None
 
 
 def decode_server(data: bytes | str) -> ServerFrame:

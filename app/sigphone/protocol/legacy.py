@@ -22,6 +22,7 @@ from typing import Any
 
 from .errors import ErrorCode, SignalError
 from .limits import MAX_FRAME_BYTES
+from .text import check_json, check_utf8, parse, scrub
 
 __all__ = [
     "Call2",
@@ -50,23 +51,30 @@ def decode(data: bytes | str) -> tuple[str, Any]:
     """One client frame as ``(command, payload)``; raises SignalError 1005 / 1004.
 
     Binary frames are taken as UTF-8 JSON like text ones: the 1.4.0 client asks for binary
-    (``set_flag``) and we may get either.
+    (``set_flag``) and we may get either. Every string must be valid Unicode and the nesting
+    shallow (``text.loads``: the text rule of every edge), else 1004.
     """
     if len(data) > MAX_FRAME_BYTES:
         raise SignalError(
             ErrorCode.GENERAL_E_LARGE_PARAM, f"frame larger than {MAX_FRAME_BYTES} bytes"
         )
-    try:
-        obj = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"malformed JSON ({exc})") from None
+    obj = parse(data)
     if not isinstance(obj, list) or not obj or not isinstance(obj[0], str):
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "a frame is [command, payload]")
-    return obj[0], obj[1] if len(obj) > 1 else None
+    command, payload = check_utf8(obj[0], "command"), obj[1] if len(obj) > 1 else None
+    if command != "call2":  # call2 checks its own, so that the error can echo its callid
+        check_json(payload)
+    return command, payload
 
 
 def encode(command: str, payload: Any) -> bytes:
-    return _dumps([command, payload]).encode("utf-8")
+    """The frame's bytes. Never fails: text that cannot be written (a lone surrogate that
+    slipped past the edges) is replaced, so one bad item cannot block a queue or a poll."""
+    text = _dumps([command, payload])
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return scrub(text).encode("utf-8")
 
 
 class Call2:
@@ -89,6 +97,7 @@ def parse_call2(payload: Any) -> Call2:
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "call2 func must be text, args a dict")
     if isinstance(callid, bool) or not isinstance(callid, int | str):
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "call2 callid must be a number")
+    check_json(payload, "call2")
     return Call2(func, callid, args)
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_CHANNEL_MSG_CHARS_LARGE",
     "MAX_FRAME_BYTES",
     "MAX_INBOX_PER_USER",
+    "MAX_JSON_DEPTH",
     "MAX_MSG_ID_CHARS",
     "MAX_NAME_CHARS",
     "MAX_P2P_MSG_CHARS",
@@ -47,6 +48,9 @@ MAX_INBOX_PER_USER = 10_000
 #: One decoded frame. An 8K-character message is at most 48 KiB of JSON when every
 #: character is escaped as \\uXXXX, so 64 KiB fits any legal frame with room to spare.
 MAX_FRAME_BYTES = 64 * 1024
+#: How deeply a client's JSON may nest (objects and arrays). No request of either wire
+#: format needs more than a handful of levels; deeper ones get 1004 and the connection lives.
+MAX_JSON_DEPTH = 32
 #: What the WebSocket layer accepts at all; frames between the two get a 1005 reply and the
 #: connection lives, larger ones close the connection (1009 message too big).
 MAX_WIRE_BYTES = 1024 * 1024

@@ -1,9 +1,15 @@
-"""Validation of account, channel and attribute names."""
+"""Validation of account, channel and attribute names, and of free text.
+
+Names are compared in Unicode normalisation form C: ``check_name`` returns the NFC form,
+and callers keep what it returns. Free text keeps its form but must be encodable as UTF-8
+(``text.check_utf8``): the one text rule of every edge.
+"""
 
 from __future__ import annotations
 
 from .errors import ErrorCode, SignalError
 from .limits import MAX_NAME_CHARS
+from .text import check_utf8, nfc
 
 __all__ = ["check_name", "check_text", "is_valid_name"]
 
@@ -18,12 +24,15 @@ def is_valid_name(name: object, max_chars: int = MAX_NAME_CHARS) -> bool:
 
 
 def check_name(name: object, what: str = "name", max_chars: int = MAX_NAME_CHARS) -> str:
-    """Return ``name`` if it is 1..max_chars visible characters, else raise SignalError.
+    """Return ``name`` in NFC if it is 1..max_chars visible characters, else raise
+    SignalError.
 
-    Too long gives 1005 (large parameter); empty, spaces or control characters give 1004.
+    Too long gives 1005 (large parameter); empty, spaces, control characters or a lone
+    surrogate give 1004.
     """
     if not isinstance(name, str) or not name:
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"{what} must be a non-empty string")
+    name = nfc(check_utf8(name, what))
     if len(name) > max_chars:
         raise SignalError(
             ErrorCode.GENERAL_E_LARGE_PARAM, f"{what} is longer than {max_chars} characters"
@@ -39,6 +48,7 @@ def check_text(text: object, what: str, max_chars: int, *, allow_empty: bool = T
     """Return ``text`` if it is a string within the limit (free text: spaces allowed)."""
     if not isinstance(text, str):
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"{what} must be a string")
+    check_utf8(text, what)
     if not allow_empty and not text:
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"{what} must not be empty")
     if len(text) > max_chars:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .errors import ErrorCode, SignalError
 from .limits import MAX_TOKEN_CHARS
+from .text import is_utf8
 
 __all__ = ["NO_NEED_TOKEN", "TokenInfo", "make_token", "sign", "verify_token"]
 
@@ -49,7 +50,7 @@ def verify_token(
     key is "wrong" (206) whatever time it claims, and only a genuine one can be "expired" (204).
     """
     wrong = SignalError(ErrorCode.LOGIN_E_TOKENWRONG, "the token is not valid for this account")
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or not is_utf8(token):
         raise wrong
     if app_certificate is None:
         if token == NO_NEED_TOKEN:

@@ -84,6 +84,10 @@ class Call:
         self._state = RINGING
         self._over = False  # the call's last callback has been queued: ignore the rest
         self._released = asyncio.Event()  # set once the application holds this object
+        self._confirmed = direction == "out"
+        #: The number dialled, on a call the server routed to this app's SIP gateway
+        #: (docs/sip-gateway.md); "" on every ordinary call.
+        self.to = ""
 
     @property
     def state(self) -> CallState:
@@ -102,6 +106,17 @@ class Call:
 
     def __repr__(self) -> str:
         return f"<Call {self.direction} {self.peer!r} in {self.channel!r} {self.state} {self.id}>"
+
+    async def confirm(self) -> None:
+        """Tell the caller that this invite arrived (its on_invite_received_by_peer).
+
+        The SDK does this by itself unless ``Signal.auto_confirm_invites`` is False (a
+        gateway confirms once the far phone rings). Only the first call sends anything.
+        """
+        if self._confirmed:
+            return
+        self._confirmed = True
+        await self._requests.request(c.CallAck(call=self.id))
 
     async def channel_invite_accept(self, extra: str = "") -> None:
         """Accept (callee): the caller gets on_invite_accepted_by_peer(extra)."""
@@ -193,9 +208,11 @@ class Calls:
         if event.call in self.table:
             return
         call = Call(self, event.call, event.channel, event.account, event.extra, "in")
+        call.to = event.to
         call._released.set()
         self.table[call.id] = call
-        self.requests.spawn(self.requests.request(c.CallAck(call=call.id)))
+        if self.requests.auto_confirm_invites:
+            self.requests.spawn(call.confirm())
         await self.requests.hand(
             lambda: self.requests.on_session("on_invite_received"), "on_invite_received", call
         )

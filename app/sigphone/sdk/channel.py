@@ -26,6 +26,7 @@ from ..protocol.limits import (
     MAX_MSG_ID_CHARS,
 )
 from ..protocol.names import check_name, check_text
+from ..protocol.text import nfc
 from .requests import Handler, Requests
 
 __all__ = ["CHANNEL_CALLBACKS", "Channel", "ChannelCallbacks", "Channels"]
@@ -153,6 +154,8 @@ class Channels:
     # --- Requests ---------------------------------------------------------------------------
 
     async def join(self, name: str, callbacks: dict[str, Any]) -> Channel:
+        if isinstance(name, str):
+            name = nfc(name)  # the server names channels in NFC (docs/protocol.md)
         requests = self._requests
         current = self.current
         if current is not None and current.name == name and current.joined:

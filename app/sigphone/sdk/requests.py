@@ -29,6 +29,9 @@ class Requests(Protocol):
     @property
     def request_timeout(self) -> float: ...
 
+    @property
+    def auto_confirm_invites(self) -> bool: ...
+
     def on_session(self, name: str) -> Callable[..., Any] | None:
         """The session's callback ``name`` (channel callbacks fall back to it)."""
         ...

@@ -641,6 +641,10 @@ class _SessionRequests:
     def request_timeout(self) -> float:
         return self._session._request_timeout()
 
+    @property
+    def auto_confirm_invites(self) -> bool:
+        return self._session.signal.auto_confirm_invites
+
     def on_session(self, name: str) -> Callable[..., Any] | None:
         return self._session._on_session(name)
 

@@ -75,6 +75,10 @@ class Signal:
         #: How long (seconds), and how many, events wait for a callback not assigned yet.
         self.callback_wait = 10.0
         self.callback_backlog = 1000
+        #: Confirm every incoming invite at once (the caller's on_invite_received_by_peer),
+        #: as the seeds do. A gateway sets False and calls ``Call.confirm()`` when the far
+        #: phone really rings (docs/sdk.md, "Additions to the seed").
+        self.auto_confirm_invites = True
         #: TLS settings for a wss:// server (None: the system's default trust store).
         self.ssl: ssl.SSLContext | None = None
         self.session: Session | None = None
@@ -117,7 +121,7 @@ class Signal:
             await invoke(self.on_login_failed, int(error.code))
             raise error
         try:
-            check_name(account, "account")
+            account = check_name(account, "account")  # NFC, as the server names it
             if reconnect_count < 0 or reconnect_time < 0:
                 raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "reconnect limits must be >= 0")
             session = Session(self, account, token, reconnect_count, reconnect_time)

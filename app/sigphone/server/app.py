@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import http
 import json
 import logging
 import signal
 import ssl
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -21,7 +22,14 @@ from sigphone.server.api.server_api import ServerApi
 from sigphone.server.backends.embedded.sqlite_store import SqliteStore
 from sigphone.server.config import ServerConfig
 from sigphone.server.core.hub import Hub
+from sigphone.server.edges.guard import (
+    Admission,
+    capacity,
+    open_file_limit,
+    raise_open_file_limit,
+)
 from sigphone.server.edges.legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
+from sigphone.server.edges.logs import FRAME_SAFE_LOGGER
 from sigphone.server.edges.native import NativeConnection, serve_native
 from sigphone.server.services.calls import Calls
 from sigphone.server.services.channels import Channels
@@ -38,10 +46,10 @@ class SignalServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         path = ":memory:" if config.data is None else config.data / "sigphone.sqlite3"
-        self.store = SqliteStore(path)
+        self.store = SqliteStore(path, config.quotas)
         self.hub = Hub(config.apps, self.store, config.hub)
         self.calls = Calls(self.hub, config.calls)
-        self.channels = Channels(self.hub, config.channels)
+        self.channels = Channels(self.hub, config.channels, quotas=config.quotas)
         self.presence = Presence(self.hub)
         self.api = (
             None
@@ -51,6 +59,7 @@ class SignalServer:
         #: The vendor's 1.x client SDKs, on the same port (told apart by their first frame).
         self.legacy = LegacyEdge(self.hub, config.limits)
         self._server: Server | None = None
+        self.admission: Admission | None = None
         self.port = 0
 
     @property
@@ -68,6 +77,15 @@ class SignalServer:
         if self.config.tls_cert:
             tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             tls.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        limits = self.config.limits
+        api_cap = self.api.config.max_connections if self.api is not None else 0
+        room = capacity(open_file_limit(), limits.max_pending, api_cap)
+        log.info("%s", room.describe())
+        self.admission = Admission(
+            limits.login_timeout, room.pending, limits.max_pending_per_address
+        )
+        if self.api is not None:
+            self.api.config.max_connections = room.api
         self._server = await serve(
             self._handle,
             self.config.host,
@@ -78,7 +96,12 @@ class SignalServer:
             max_queue=64,
             process_request=self._http,
             server_header="sigphone",
-            create_connection=NativeConnection,
+            create_connection=cast(  # a factory with this server's rules bound
+                type[ServerConnection],
+                functools.partial(NativeConnection, admission=self.admission, limits=limits),
+            ),
+            # Frame logging at DEBUG would quote message bodies: see edges/logs.py.
+            logger=FRAME_SAFE_LOGGER,
             # asyncio's default listen backlog (100) overflows in a login storm (a server
             # restart: every client reconnects at once) and the kernel drops SYNs, which
             # clients only retry after 1 s: the bench's p99 time to logged-in was ~1 s.
@@ -186,6 +209,9 @@ def tune_gc() -> None:
 async def run_until_cancelled(config: ServerConfig, *, announce: bool = True) -> None:
     """Serve until cancelled (Ctrl+C) or, where the platform has it, SIGTERM."""
     tune_gc()
+    limit = raise_open_file_limit()
+    if limit is not None:
+        log.info("open-file limit raised to %d (hard limit %d)", *limit)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError, AttributeError, RuntimeError):

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from sigphone.server.app import run_until_cancelled
-from sigphone.server.config import ServerConfig, default_data_dir, parse_app
+from sigphone.server.apps import parse_app, read_apps
+from sigphone.server.config import ServerConfig, default_data_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="APPID[:CERTIFICATE]",
-        help="an app; without a certificate it accepts the token _no_need_token (repeatable)",
+        help="an app without a certificate (it accepts the token _no_need_token); repeatable."
+        " Give certificates with --apps-file or SIGPHONE_APPS: a command line is visible to"
+        " every user of the machine",
+    )
+    p.add_argument(
+        "--apps-file",
+        type=Path,
+        metavar="FILE",
+        help="apps, one APPID[:CERTIFICATE] per line (keep it chmod 600); also read from the"
+        " SIGPHONE_APPS variable",
     )
     p.add_argument(
         "--api-port", type=int, help="port of the Server API (HTTP; default 9001; 0 picks one)"
@@ -56,8 +66,15 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         cfg.data = args.data
     elif cfg.data is None and not (args.config and "data" in args.config.read_text()):
         cfg.data = default_data_dir()
+    cfg.apps.update(read_apps(args.apps_file))
     for text in args.app:
         app, cert = parse_app(text)
+        if cert is not None:
+            print(
+                f"warning: the certificate of {app} is on the command line, which every user"
+                " of this machine can read: use --apps-file or SIGPHONE_APPS",
+                file=sys.stderr,
+            )
         cfg.apps[app] = cert
     if args.no_api:
         cfg.api_port = None
@@ -82,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     if not cfg.apps:
-        parser.error("configure at least one app with --app APPID[:CERTIFICATE] or --config")
+        parser.error("configure at least one app: --apps-file, SIGPHONE_APPS, --app or --config")
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -10,7 +10,9 @@ from typing import Any
 import platformdirs
 
 from sigphone.server.api.server_api import ApiConfig
+from sigphone.server.apps import parse_app
 from sigphone.server.core.hub import HubConfig
+from sigphone.server.core.quotas import Quotas
 from sigphone.server.edges.native import EdgeLimits
 from sigphone.server.services.calls import CallConfig
 from sigphone.server.services.channels import ChannelsConfig
@@ -20,14 +22,6 @@ __all__ = ["ServerConfig", "default_data_dir", "parse_app"]
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("sigphone-server", appauthor=False))
-
-
-def parse_app(text: str) -> tuple[str, str | None]:
-    """``APPID:CERTIFICATE`` -> (app, cert); ``APPID`` alone has no certificate."""
-    app, sep, cert = text.partition(":")
-    if not app or (sep and not cert):
-        raise ValueError(f"expected APPID or APPID:CERTIFICATE, got {text!r}")
-    return app, (cert if sep else None)
 
 
 @dataclass(slots=True)
@@ -45,6 +39,8 @@ class ServerConfig:
     api_port: int | None = None
     api: ApiConfig = field(default_factory=ApiConfig)
     limits: EdgeLimits = field(default_factory=EdgeLimits)
+    #: The quotas; in the config file they sit in ``[limits]`` too (core/quotas.py).
+    quotas: Quotas = field(default_factory=Quotas)
     channels: ChannelsConfig = field(default_factory=ChannelsConfig)
     #: The IPv4 address the legacy clients' address lookup (GET /getaddr) hands out; None:
     #: the address the asking client reached us on (docs/legacy-clients.md).
@@ -71,6 +67,10 @@ class ServerConfig:
             cfg.tls_key = (path.parent / server["tls_key"]).resolve()
         for app in raw.get("apps", []):
             cfg.apps[str(app["id"])] = app.get("certificate") or None
+            gateway = app.get("gateway")  # the app's SIP gateway account(s) (K6)
+            if gateway:
+                names = [gateway] if isinstance(gateway, str) else gateway
+                cfg.calls.gateways[str(app["id"])] = [str(n) for n in names]
         sections = {
             "hub": cfg.hub,
             "limits": cfg.limits,
@@ -80,7 +80,10 @@ class ServerConfig:
         }
         for section, target in sections.items():
             for key, value in raw.get(section, {}).items():
-                if not hasattr(target, key):
+                owner = target
+                if section == "limits" and not hasattr(target, key):
+                    owner = cfg.quotas  # [limits] holds the per-connection limits and quotas
+                if not hasattr(owner, key):
                     raise ValueError(f"unknown [{section}] setting {key!r} in {path}")
-                setattr(target, key, type(getattr(target, key))(value))
+                setattr(owner, key, type(getattr(owner, key))(value))
         return cfg

@@ -39,10 +39,12 @@ from sigphone.protocol.limits import (
     MAX_USERLIST_ALL,
 )
 from sigphone.protocol.names import check_name, check_text
+from sigphone.protocol.text import loads, scrub
 from sigphone.protocol.token import NO_NEED_TOKEN, make_token
 from sigphone.server.api.openapi import OPENAPI
 from sigphone.server.core.hub import Hub, resolve
 from sigphone.server.core.session import ServerSession
+from sigphone.server.edges.guard import HttpGuard
 from sigphone.server.services.calls import CALLER, Calls
 from sigphone.server.services.channels import Channels
 
@@ -72,6 +74,15 @@ class ApiConfig:
     stream_queue: int = 10_000
     #: Seconds between keep-alive comments on an idle event stream.
     stream_ping: float = 15.0
+    #: Open connections at most (event streams included); the server may lower it to fit
+    #: its open-file limit (edges/guard.py). Further ones are closed at once.
+    max_connections: int = 256
+    #: Seconds a new connection has to send its first request's headers (slow-loris).
+    header_timeout: float = 10.0
+    #: Seconds a request has to send its body.
+    body_timeout: float = 10.0
+    #: Seconds an idle keep-alive connection is kept (a later request's headers too).
+    keepalive_timeout: float = 15.0
 
 
 class _Subscriber:
@@ -86,6 +97,34 @@ class _Subscriber:
         except asyncio.QueueFull:  # a slow reader is cut off rather than slowing the hub
             self.queue = asyncio.Queue(1)
             self.queue.put_nowait(None)
+
+
+class _GuardedSite(web.TCPSite):
+    """aiohttp's TCP site with each connection behind the HttpGuard (cap, header deadline)."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, guard: HttpGuard) -> None:
+        super().__init__(runner, host, port)
+        self._guard = guard
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with the runner
+        server = self._runner.server
+        assert server is not None
+        self._server = await asyncio.get_running_loop().create_server(
+            self._guard.wrap(server), self._host, self._port, backlog=self._backlog
+        )
+        self.bound_port: int = self._server.sockets[0].getsockname()[1]
+
+
+def _sse_chunk(event: dict[str, Any]) -> bytes | None:
+    """One server-sent event. Text that cannot be written is replaced and an event that
+    cannot be encoded at all is skipped: one undeliverable item never ends the stream."""
+    try:
+        data = json.dumps(event, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        log.error("event stream: %s event skipped (%s)", event.get("type"), type(exc).__name__)
+        return None
+    return scrub(f"event: {event['type']}\ndata: {data}\n\n").encode()
 
 
 def _error(status: int, code: int, reason: str) -> web.Response:
@@ -105,6 +144,7 @@ class ServerApi:
         self.guard = ReplayGuard(self.config.signature_window)
         self.subscribers: set[_Subscriber] = set()
         self._runner: web.AppRunner | None = None
+        self.guard_http: HttpGuard | None = None
         self.port = 0
         hub.on_session_start(self._session_started)
         hub.on_session_end(self._session_ended)
@@ -144,14 +184,17 @@ class ServerApi:
 
     async def start(self, host: str, port: int) -> int:
         self._runner = web.AppRunner(
-            self.web_app, access_log=None, handle_signals=False, shutdown_timeout=1.0
+            self.web_app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            keepalive_timeout=self.config.keepalive_timeout,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        self.guard_http = HttpGuard(self.config.max_connections, self.config.header_timeout)
+        site = _GuardedSite(self._runner, host, port, self.guard_http)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = next(iter(server.sockets)).getsockname()[1]  # type: ignore[attr-defined]
+        self.port = site.bound_port
         log.info("Server API on http://%s:%d/api/", host, self.port)
         return self.port
 
@@ -176,6 +219,14 @@ class ServerApi:
                 status = 404
             return _error(status, exc.code, exc.reason)
 
+    async def _body(self, request: web.Request) -> bytes:
+        """The request body, read within ``body_timeout`` (a slow body is refused: 408)."""
+        try:
+            async with asyncio.timeout(self.config.body_timeout):
+                return await request.read()
+        except TimeoutError:
+            raise web.HTTPRequestTimeout() from None
+
     async def _authenticate(self, request: web.Request) -> str:
         app = request.headers.get(APP_HEADER, "")
         if app not in self.hub.apps:
@@ -187,7 +238,7 @@ class ServerApi:
             timestamp=request.headers.get(TIMESTAMP_HEADER),
             nonce=request.headers.get(NONCE_HEADER),
             signature=request.headers.get(SIGNATURE_HEADER),
-            body=await request.read(),
+            body=await self._body(request),
             now=time.time(),
             guard=self.guard,
         )
@@ -195,9 +246,9 @@ class ServerApi:
 
     async def _json(self, request: web.Request) -> dict[str, Any]:
         try:
-            body = json.loads(await request.read() or b"{}")
-        except ValueError:
-            raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "body must be JSON") from None
+            body = loads(await self._body(request) or b"{}", "body")  # the text rule of every edge
+        except SignalError as exc:
+            raise SignalError(exc.code, f"body must be JSON: {exc.reason}") from None
         if not isinstance(body, dict):
             raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "body must be a JSON object")
         return body
@@ -265,7 +316,8 @@ class ServerApi:
         body = await self._json(request)
         sender = check_name(body.get("from", SERVER_SENDER), "from")
         msg = check_text(body.get("msg"), "msg", MAX_P2P_MSG_CHARS)
-        await resolve(self.hub.send_message(app, sender, peer, msg))
+        # The app's own server: the per-sender quotas are for users (docs/deployment.md).
+        await resolve(self.hub.send_message(app, sender, peer, msg, quota=False))
         return web.json_response({})
 
     async def _channel_users(self, request: web.Request) -> web.Response:
@@ -330,8 +382,9 @@ class ServerApi:
         return web.json_response({"call": cid})
 
     async def _end_call(self, request: web.Request) -> web.Response:
-        call = self.calls.calls.get(check_call_id(request.match_info["call"]))
-        if call is None or call.app != request[APP_KEY] or call.caller_session is not None:
+        key = (request[APP_KEY], check_call_id(request.match_info["call"]))
+        call = self.calls.calls.get(key)
+        if call is None or call.caller_session is not None:
             raise SignalError(ErrorCode.INVITE_E_OTHER, "no such call made through the API")
         extra = (await self._json(request)).get("extra", "")
         self.calls.end(call, CALLER, extra if isinstance(extra, str) else json.dumps(extra))
@@ -358,8 +411,9 @@ class ServerApi:
                     continue
                 if event is None:
                     break
-                data = json.dumps(event, ensure_ascii=False)
-                await response.write(f"event: {event['type']}\ndata: {data}\n\n".encode())
+                chunk = _sse_chunk(event)
+                if chunk is not None:
+                    await response.write(chunk)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:

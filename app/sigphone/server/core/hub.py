@@ -29,6 +29,7 @@ from sigphone.protocol.limits import (
     MAX_USER_ATTR_VALUE_CHARS,
 )
 from sigphone.protocol.names import check_name, check_text
+from sigphone.protocol.text import check_utf8
 from sigphone.protocol.token import verify_token
 from sigphone.server.backends.embedded.sqlite_store import SqliteStore
 from sigphone.server.core.session import Link, OutboxEntry, ServerSession
@@ -43,6 +44,9 @@ SessionEndHook = Callable[[ServerSession, ErrorCode], object]  # the result is i
 SessionStartHook = Callable[[ServerSession], None]
 #: ``hook(app, account, name, value)`` after a user attribute is stored ("" = deleted).
 AttrHook = Callable[[str, str, str, str], None]
+#: ``hook(session, event)``: the outbox is full; True if the hook's service takes the event
+#: (drops it and will resync the session later) instead of the session being ended.
+OverflowHook = Callable[[ServerSession, msgspec.Struct], bool]
 
 
 @dataclass(slots=True)
@@ -87,6 +91,8 @@ class Hub:
         self.session_end_hooks: list[SessionEndHook] = []
         self.session_start_hooks: list[SessionStartHook] = []
         self.attr_hooks: list[AttrHook] = []
+        self.overflow_hooks: list[OverflowHook] = []
+        self.resync_hooks: list[SessionStartHook] = []
         self._purger: asyncio.Task[None] | None = None
         self._background: set[asyncio.Future[Any]] = set()
         self.register(f.Logout, self._on_logout)
@@ -107,6 +113,14 @@ class Hub:
         """Call ``hook(app, account, name, value)`` once a user attribute change is stored,
         whoever made it (the user, invoke or the Server API)."""
         self.attr_hooks.append(hook)
+
+    def on_overflow(self, hook: OverflowHook, resync: SessionStartHook) -> None:
+        """When a session's outbox is full, offer each event to ``hook`` before ending the
+        session: a service whose events can be rebuilt (a channel's: from a snapshot) drops
+        them, and ``resync(session)`` runs once acknowledgements drained the outbox to
+        half. Another user's traffic then never ends a session."""
+        self.overflow_hooks.append(hook)
+        self.resync_hooks.append(resync)
 
     def on_session_end(self, hook: SessionEndHook) -> None:
         """Call ``hook(session, reason)`` whenever a session ends for good."""
@@ -155,7 +169,10 @@ class Hub:
         """
         if frame.app_id not in self.apps:
             raise SignalError(ErrorCode.LOGIN_E_FAILED, "unknown app ID")
-        check_name(frame.account, "account")
+        account = check_name(frame.account, "account")
+        if account != frame.account:  # one account whatever its Unicode form (NFC)
+            frame = msgspec.structs.replace(frame, account=account)
+        check_utf8(frame.client_id, "client_id")  # stored with the send marks
         now = self.clock()
         info = verify_token(
             frame.token,
@@ -318,11 +335,15 @@ class Hub:
         """Send a sequenced event; it stays in the outbox until acknowledged."""
         if session.closed:
             return
-        session.seq += 1
-        session.outbox.append(OutboxEntry(session.seq, event, iid, self._expiry(event)))
-        if len(session.outbox) > self.config.max_outbox:
+        if len(session.outbox) >= self.config.max_outbox:
+            for hook in self.overflow_hooks:
+                if hook(session, event):
+                    session.resync = True
+                    return
             self.end_session(session, ErrorCode.LOGOUT_E_NET, "too many unacknowledged events")
             return
+        session.seq += 1
+        session.outbox.append(OutboxEntry(session.seq, event, iid, self._expiry(event)))
         if session.link is not None:
             session.link.send_event(session.seq, event)
 
@@ -347,6 +368,13 @@ class Hub:
                 iids.append(entry.iid)
         if iids:
             self._background_op(self.store.delete_messages(session.app, session.account, iids))
+        if session.resync and len(outbox) <= self.config.max_outbox // 2:
+            session.resync = False
+            for hook in self.resync_hooks:
+                try:
+                    hook(session)
+                except Exception:
+                    log.exception("resync hook failed")
 
     def _background_op(self, fut: asyncio.Future[Any]) -> None:
         self._background.add(fut)
@@ -484,8 +512,11 @@ class Hub:
         client_id: str = "",
         cseq: int = 0,
         reply: ReplyData = None,
+        quota: bool = True,
     ) -> asyncio.Future[ReplyData]:
-        """Store a point-to-point message durably, then push it if the peer is online."""
+        """Store a point-to-point message durably, then push it if the peer is online.
+
+        ``quota`` False (the app's own server) skips the per-sender quotas (Quotas)."""
         now = self.clock()
         fut = self.store.append_message(
             app,
@@ -496,6 +527,7 @@ class Hub:
             expires=now + self.config.inbox_ttl,
             client_id=client_id,
             cseq=cseq,
+            quota=quota,
         )
 
         def delivered(iid: int) -> ReplyData:

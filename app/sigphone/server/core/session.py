@@ -65,6 +65,9 @@ class ServerSession:
     expiry: asyncio.TimerHandle | None = None
     token_expiry: asyncio.TimerHandle | None = None
     closed: bool = False
+    #: The outbox was full and a service dropped events it can resync (Hub.on_overflow);
+    #: once acknowledgements drain the outbox to half, its resync hooks run.
+    resync: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

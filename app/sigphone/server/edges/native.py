@@ -21,8 +21,10 @@ from websockets.protocol import Event, State
 from sigphone.protocol import frames as f
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.rate import TokenBucket
+from sigphone.protocol.text import scrub_struct
 from sigphone.server.core.hub import Hub, ReplyData
 from sigphone.server.core.session import OutboxEntry, ServerSession
+from sigphone.server.edges.guard import Admission
 
 __all__ = ["EdgeLimits", "NativeConnection", "NativeLink", "RateGuard", "serve_native"]
 
@@ -37,8 +39,17 @@ class EdgeLimits(msgspec.Struct, kw_only=True):
     #: is closed (1008): a client that keeps pushing past the rate is not served forever.
     max_strikes: int = 1000
     strike_window: float = 10.0
-    #: Bytes queued towards one connection before it is cut off as a slow consumer.
+    #: Bytes queued towards one connection before it is cut off as a slow consumer. Every
+    #: frame counts, the library's automatic pongs and close frames too (a ping flood from
+    #: a client that never reads is cut off here).
     send_queue_bytes: int = 4 * 1024 * 1024
+    #: Seconds a new connection has to log in before it is closed (1008).
+    login_timeout: float = 10.0
+    #: Connections not logged in yet, in total (the oldest of the busiest address makes
+    #: room for a new one) and per source address (new ones are refused); edges/guard.py.
+    max_pending: int = 1000
+    #: Behind a reverse proxy every client has the proxy's address: raise it to max_pending.
+    max_pending_per_address: int = 256
 
 
 class RateGuard:
@@ -107,9 +118,8 @@ class _Flusher:
         for link in links:
             try:
                 link.flush()
-            except Exception:  # one broken connection must not hold back the others
-                log.exception("writing to %s failed", link.ws.remote_address)
-                link.ws.transport.abort()
+            except Exception as exc:  # one broken connection must not hold back the others
+                link.fail(exc)
 
 
 _flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Flusher] = (
@@ -155,7 +165,9 @@ class NativeLink:
     def send_event(self, seq: int, event: f.Event) -> None:
         if self._replay is not None:
             return  # already in the outbox: the replay reaches it
-        self.send_frame(f.encode_event(seq, f.encode_event_body(event)))
+        data = _event_frame(seq, event)
+        if data is not None:
+            self.send_frame(data)
 
     def replay(self, outbox: deque[OutboxEntry], after_seq: int) -> None:
         """Send the outbox after ``after_seq`` paced by the socket, then go live.
@@ -227,7 +239,12 @@ class NativeLink:
             self._cut_off()
 
     def reply(self, rid: int, data: ReplyData) -> None:
-        self.send_frame(f.encode(f.Reply(id=rid, data=data)))
+        frame = f.Reply(id=rid, data=data)
+        try:
+            payload = f.encode(frame)
+        except (UnicodeEncodeError, TypeError):  # text that slipped past the edges: replaced
+            payload = f.encode(scrub_struct(frame))
+        self.send_frame(payload)
 
     def reply_error(self, rid: int | None, exc: SignalError) -> None:
         if rid is None:
@@ -235,6 +252,24 @@ class NativeLink:
         else:
             frame = f.Reply(id=rid, code=int(exc.code), reason=exc.reason)
         self.send_frame(f.encode(frame))
+
+    def fail(self, exc: BaseException) -> None:
+        """The writer hit an error it cannot get past: close this connection with a reason.
+
+        Nothing is left half-set (no replay in progress, no queue), so the session simply
+        waits for its client to resume, as after any network break; the outbox still holds
+        every event, so nothing is lost. Other connections are not touched.
+        """
+        # The type only: an exception's text can quote what it failed on (a message body).
+        kind = type(exc).__name__
+        log.error("writer of %s failed (%s): closing the connection", self.ws.remote_address, kind)
+        self._replay = None
+        self._queue.clear()
+        self._queued = 0
+        if self._close is None:
+            self._close = (1011, "internal error while sending; resume the session")
+        if self._task is None:
+            self._start()
 
     def _start(self) -> None:
         if self._task is None:
@@ -244,11 +279,16 @@ class NativeLink:
         """Replay, then close if asked to; queued frames keep their place in between."""
         ws = self.ws
         try:
-            while self._replay is not None and self._close is None:
-                outbox, cursor = self._replay
-                await self._run_replay(outbox, cursor)
-                self._replay = None
-                await self._send_queued()  # replies queued meanwhile
+            try:
+                while self._replay is not None and self._close is None:
+                    outbox, cursor = self._replay
+                    await self._run_replay(outbox, cursor)
+                    self._replay = None
+                    await self._send_queued()  # replies queued meanwhile
+            except (ConnectionClosed, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                self.fail(exc)  # this task is self._task: it goes on to the close below
             if self._close is None:
                 return
             await self._send_queued()
@@ -259,6 +299,9 @@ class NativeLink:
                 ws.transport.abort()
         except ConnectionClosed:
             pass
+        except Exception as exc:  # closing failed too: drop the connection
+            log.error("closing %s failed (%s)", ws.remote_address, type(exc).__name__)
+            ws.transport.abort()
         finally:
             self._task = None
             if self._queue and self._close is None:
@@ -276,8 +319,9 @@ class NativeLink:
             if not batch:
                 return
             for entry in batch:
-                body = f.encode_event_body(entry.event)
-                await self.ws.send(f.encode_event(entry.seq, body), text=True)
+                data = _event_frame(entry.seq, entry.event)
+                if data is not None:
+                    await self.ws.send(data, text=True)
                 cursor = entry.seq
 
     async def finish(self, within: float) -> None:
@@ -296,6 +340,25 @@ class NativeLink:
         self._queue.clear()
 
 
+def _event_frame(seq: int, event: f.Event) -> bytes | None:
+    """The frame of an event; one that cannot be encoded (text that slipped past the edges'
+    checks) goes out with that text replaced, and one that still cannot is skipped (its
+    sequence number stays unused): one undeliverable event never wedges the connection."""
+    try:
+        return f.encode_event(seq, f.encode_event_body(event))
+    except (UnicodeEncodeError, msgspec.EncodeError, TypeError):
+        pass
+    try:
+        data = f.encode_event(seq, f.encode_event_body(scrub_struct(event)))
+        kind = type(event).__name__
+        log.error("event %d (%s) had text that cannot be sent: replaced", seq, kind)
+        return data
+    except Exception as exc:
+        kinds = (type(event).__name__, type(exc).__name__)
+        log.error("event %d (%s) cannot be encoded (%s): skipped", seq, *kinds)
+        return None
+
+
 class NativeConnection(ServerConnection):
     """A server connection that hands each complete message to ``on_message`` at once.
 
@@ -306,8 +369,20 @@ class NativeConnection(ServerConnection):
     size limits and protocol errors stay with the library; ``recv()`` is not used.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        admission: Admission | None = None,
+        limits: EdgeLimits | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        #: Not logged in yet: the login deadline and caps (None once logged in).
+        self.admission = admission
+        self.send_limit = None if limits is None else limits.send_queue_bytes
+        #: Pings count against the request rate: a flood is closed like any other.
+        self.ping_guard = None if limits is None else RateGuard(limits)
+        self._dropping: asyncio.Task[None] | None = None
         self.on_message: Callable[[bytes], None] | None = None
         #: Messages parsed before the handler set ``on_message``.
         self.early: list[bytes] = []
@@ -330,7 +405,54 @@ class NativeConnection(ServerConnection):
                 self._arrived = None
         return self.early[0] if self.early else None
 
+    # --- Admission and the send bound ---------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self.admission is not None:
+            peer = transport.get_extra_info("peername")
+            address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
+            if not self.admission.admit(self, address):
+                self.admission = None
+                log.info("refused %s: too many connections waiting to log in", address)
+                self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.logged_in()  # no longer waiting, either way
+        super().connection_lost(exc)
+
+    def logged_in(self) -> None:
+        """The connection has a session: the login deadline and caps no longer apply."""
+        if self.admission is not None:
+            self.admission.done(self)
+            self.admission = None
+
+    def drop(self, code: int, reason: str) -> None:
+        """Close for the admission rules: with a close frame once the handshake is done."""
+        log.info("closing %s: %s", self.remote_address, reason)
+        if self.protocol.state is State.OPEN and self._dropping is None:
+            self._dropping = asyncio.ensure_future(self.close(code, reason))
+        else:
+            self.transport.abort()
+
+    def send_data(self) -> None:
+        super().send_data()
+        limit = self.send_limit
+        if limit is not None and self.transport.get_write_buffer_size() > limit:
+            # The peer does not read what the library itself answers (pongs): the same
+            # slow-consumer rule as for our frames (NativeLink).
+            log.warning("slow consumer cut off: %s", self.remote_address)
+            self.send_limit = None
+            self.transport.abort()
+
     def process_event(self, event: Event) -> None:
+        guard = self.ping_guard
+        ping = isinstance(event, Frame) and event.opcode is Opcode.PING
+        if ping and guard is not None and guard.take() is None:
+            log.warning("ping flood cut off: %s", self.remote_address)
+            self.ping_guard = None
+            self.transport.abort()
+            return
         if self.request is None or not isinstance(event, Frame) or self.passthrough:
             super().process_event(event)  # the handshake request, or recv() mode
             return
@@ -457,6 +579,8 @@ class _Inbound:
             self.link.reply(rid, reply)
             self.hub.attach(session, self.link, after)
             self.session = session
+            if isinstance(self.ws, NativeConnection):
+                self.ws.logged_in()
         except Exception:
             log.exception("connection handler failed")
             self._stop(1011, "internal error")

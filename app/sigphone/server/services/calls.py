@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sigphone.protocol import calls as c
-from sigphone.protocol.call_payloads import encode_end_reason
+from sigphone.protocol.call_payloads import encode_end_reason, read_end_reason
 from sigphone.protocol.call_state import CallState, transition
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.names import check_name
@@ -59,6 +60,18 @@ class CallConfig:
     #: K1: with ``_require_peer_online`` 0, how long a call waits for an offline callee to
     #: log in before it fails with 703.
     offline_timeout: float = 20.0
+    #: K6: the SIP gateway accounts per app (``[[apps]] gateway = "sipgw"`` or a list);
+    #: invites whose peer matches ``number_pattern`` go to one of them (docs/sip-gateway.md).
+    gateways: dict[str, list[str]] = field(default_factory=dict)
+    #: What "looks like a phone number": an optional +, then 3 to 20 digits.
+    number_pattern: str = r"\+?[0-9]{3,20}"
+
+    def gateways_for(self, app: str, peer: str) -> list[str]:
+        """The gateway accounts that may take a call to ``peer`` ([] unless it is a number)."""
+        gateways = self.gateways.get(app)
+        if not gateways or not re.fullmatch(self.number_pattern, peer):
+            return []
+        return gateways
 
 
 @dataclass(eq=False, slots=True)
@@ -109,7 +122,9 @@ class Calls:
         self.hub = hub
         self.config = config or CallConfig()
         self.call_later: CallLater = call_later or _asyncio_call_later
-        self.calls: dict[str, ServerCall] = {}
+        #: By (app, call id): ids are namespaced per app, so no app can probe, block or
+        #: reach another app's calls by guessing or reusing their ids.
+        self.calls: dict[tuple[str, str], ServerCall] = {}
         self.in_flight: dict[tuple[str, str, str, str], ServerCall] = {}
         self.by_session: dict[ServerSession, set[ServerCall]] = {}
         #: Calls waiting for their callee to log in, by (app, callee).
@@ -148,16 +163,16 @@ class Calls:
         ``caller_session`` None makes a Server API call: the caller side's events go only
         to the listeners. Raises SignalError for bad parameters.
         """
-        check_name(channel, "channel")
-        check_name(callee, "peer")
-        check_name(caller, "account")
+        channel = check_name(channel, "channel")
+        callee = check_name(callee, "peer")
+        caller = check_name(caller, "account")
         opts = c.parse_invite_extra(extra)
         if callee == caller:
             raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "a user cannot call itself")
         cid = c.check_call_id(call_id) if call_id is not None else secrets.token_hex(16)
-        existing = self.calls.get(cid)
+        existing = self.calls.get((app, cid))
         if existing is not None:
-            if existing.app == app and existing.caller_session is caller_session:
+            if existing.caller_session is caller_session:
                 return cid  # the SDK sent the invite again after a reconnect
             raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, "call id in use")
         call = ServerCall(
@@ -172,11 +187,14 @@ class Calls:
         if call.key in self.in_flight:
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_REINVITE))
             return cid
-        peer = self.hub.sessions.get((app, callee))
-        if peer is None and opts.require_peer_online:
+        gateways = self.config.gateways_for(app, callee)
+        peer = self._gateway(app, gateways) if gateways else self.hub.sessions.get((app, callee))
+        if peer is None and (opts.require_peer_online or gateways):
+            # A number is never "offline": its gateway is (``_require_peer_online`` does
+            # not apply to numbers, it fails at once).
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_PEEROFFLINE))
             return cid
-        self.calls[cid] = call
+        self.calls[(app, cid)] = call
         self.in_flight[call.key] = call
         if caller_session is not None:
             self._bind(call, caller_session)
@@ -189,11 +207,21 @@ class Calls:
             )
         return cid
 
+    def _gateway(self, app: str, accounts: list[str]) -> ServerSession | None:
+        """The online gateway of ``app`` with the fewest calls (a process carries a few)."""
+        online = [s for a in accounts if (s := self.hub.sessions.get((app, a))) is not None]
+        return min(online, key=lambda s: len(self.by_session.get(s, ())), default=None)
+
     def _deliver(self, call: ServerCall, callee: ServerSession) -> None:
         call.callee_session = callee
         self._bind(call, callee)
         incoming = c.CallIncoming(
-            call=call.id, channel=call.channel, account=call.caller, extra=call.extra
+            call=call.id,
+            channel=call.channel,
+            account=call.caller,
+            extra=call.extra,
+            # Routed to the app's gateway: the number dialled.
+            to=call.callee if callee.account != call.callee else "",
         )
         self.hub.push(callee, incoming)
         self._notify(call, CALLEE, "incoming", call.extra)
@@ -237,7 +265,7 @@ class Calls:
 
     def _mine(self, session: ServerSession, cid: str) -> tuple[ServerCall, str]:
         """The call and my side of it; other users' (and other apps') calls do not exist."""
-        call = self.calls.get(c.check_call_id(cid))
+        call = self.calls.get((session.app, c.check_call_id(cid)))
         if call is not None:
             if call.caller_session is session:
                 return call, CALLER
@@ -276,7 +304,11 @@ class Calls:
         call = self._callee_call(session, frame.call)
         if transition(call.state, "refused_by_peer") is None:
             raise SignalError(ErrorCode.INVITE_E_OTHER, "the call is accepted: end it instead")
-        self._send(call, CALLER, "refused_by_peer", extra)
+        if session.account != call.callee and read_end_reason(extra) is not None:
+            # The gateway's way of saying a SIP call failed (404, 408 ...): docs/sip-gateway.md.
+            self._send(call, CALLER, "failed", extra)
+        else:
+            self._send(call, CALLER, "refused_by_peer", extra)
         self._finish(call)
         return {}
 
@@ -368,7 +400,7 @@ class Calls:
     def _finish(self, call: ServerCall) -> None:
         call.state = ENDED
         self._cancel_timer(call)
-        self.calls.pop(call.id, None)
+        self.calls.pop((call.app, call.id), None)
         if self.in_flight.get(call.key) is call:
             del self.in_flight[call.key]
         for session in call.sessions:

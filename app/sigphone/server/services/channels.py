@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ from sigphone.protocol.limits import (
 from sigphone.protocol.names import check_name, check_text
 from sigphone.protocol.rate import TokenBucket
 from sigphone.server.core.hub import Hub, ReplyData
+from sigphone.server.core.quotas import Quotas
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.invoke import Invoker
 
@@ -80,6 +82,9 @@ class Channel:
     send_bucket: TokenBucket | None = None
     large_bucket: TokenBucket | None = None
     attr_bucket: TokenBucket | None = None
+    #: (app, account or "" for the app's server) that created it by an attribute call from
+    #: outside, counted against its quota until the channel gets a member or expires.
+    creator: tuple[str, str] | None = None
 
     @property
     def notify(self) -> bool:
@@ -96,6 +101,7 @@ class Channels:
         *,
         clock: Callable[[], float] = time.monotonic,
         timer: Timer | None = None,
+        quotas: Quotas | None = None,
     ) -> None:
         """``clock`` drives the rate limits and ``timer(delay, fn)`` (default: the running
         loop's ``call_later``) the TTL and auto-update timers; tests inject both."""
@@ -106,6 +112,11 @@ class Channels:
         self.channels: dict[tuple[str, str], Channel] = {}
         self.joined: dict[ServerSession, Channel] = {}
         self.feeds: dict[tuple[str, str], list[FeedSink]] = {}
+        self.quotas = quotas or Quotas()
+        #: Members whose full outbox made us drop events of their channel: how many.
+        self.lagging: dict[ServerSession, int] = {}
+        #: Channels created from outside, per (app, account) and per (app, "*").
+        self.created: Counter[tuple[str, str]] = Counter()
         hub.register(c.ChannelJoin, self._on_join)
         hub.register(c.ChannelLeave, self._on_leave)
         hub.register(c.ChannelSend, self._on_send)
@@ -114,6 +125,7 @@ class Channels:
         hub.register(c.ChannelClearAttr, self._on_clear_attr)
         hub.on_session_start(self._on_session_start)
         hub.on_session_end(self._on_session_end)
+        hub.on_overflow(self._overflow, self._resync)
         self.invoker = Invoker(hub, self)
 
     # --- Public methods: queries (invoke, Server API) ---------------------------------
@@ -138,8 +150,8 @@ class Channels:
         """A message to every member from the app's own server (Server API); returns how
         many members it went to. The size rule is the members' one; the per-user rate limits
         are not, since the sender is not a member."""
-        check_name(name, "channel")
-        check_name(sender, "sender")
+        name = check_name(name, "channel")
+        sender = check_name(sender, "sender")
         ch = self.channels.get((app, name))
         members = 0 if ch is None else len(ch.members)
         large = members > self.config.large_threshold
@@ -183,24 +195,55 @@ class Channels:
 
     def attr_channel(self, app: str, name: str) -> Channel | None:
         """The channel ``name`` for an attribute call by a non-member (invoke)."""
-        check_name(name, "channel")
+        name = check_name(name, "channel")
         if name in c.SPECIAL_CHANNELS:
             raise SignalError(
                 ErrorCode.GENERAL_E_WRONG_PARAM, "special channels have no attributes"
             )
         return self.channels.get((app, name))
 
-    def set_attr_by_name(self, app: str, channel: str, name: str, value: str) -> None:
-        """Set an attribute of any channel; a missing one is created and lives for its TTL."""
+    def set_attr_by_name(
+        self, app: str, channel: str, name: str, value: str, creator: str = ""
+    ) -> None:
+        """Set an attribute of any channel; a missing one is created and lives for its TTL,
+        within the quotas of channels created from outside (``creator``: the account, or ""
+        for the app's own server)."""
         ch = self.attr_channel(app, channel)
         if ch is not None:
             self.set_attr(ch, name, value)
             return
-        ch = Channel(app, channel)
+        self._check_creation_quota(app, creator)
+        ch = Channel(app, check_name(channel, "channel"))
         self.set_attr(ch, name, value)  # validates before the channel exists
-        self.channels[(app, channel)] = ch
+        self.channels[(app, ch.name)] = ch
+        ch.creator = (app, creator)
+        self.created[(app, creator)] += 1
+        self.created[(app, "*")] += 1
         if ch.expiry is None:
             self._schedule_expiry(ch)
+
+    def _check_creation_quota(self, app: str, creator: str) -> None:
+        quotas = self.quotas
+        if self.created[(app, "*")] >= quotas.attr_channels_per_app:
+            raise SignalError(
+                ErrorCode.GENERAL_E_FAILED,
+                f"quota: this app has {quotas.attr_channels_per_app} channels without members",
+            )
+        if creator and self.created[(app, creator)] >= quotas.attr_channels_per_user:
+            raise SignalError(
+                ErrorCode.GENERAL_E_FAILED,
+                f"quota: you created {quotas.attr_channels_per_user} channels without joining them",
+            )
+
+    def _uncount(self, ch: Channel) -> None:
+        """The channel got a member or expired: no longer on its creator's quota."""
+        if ch.creator is None:
+            return
+        for key in (ch.creator, (ch.app, "*")):
+            self.created[key] -= 1
+            if self.created[key] <= 0:
+                del self.created[key]
+        ch.creator = None
 
     def set_attr(self, ch: Channel, name: str, value: str) -> None:
         check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
@@ -309,16 +352,29 @@ class Channels:
         ch = self.channels.get((session.app, name))
         if ch is None:
             ch = self.channels[(session.app, name)] = Channel(session.app, name)
+        # Atomic: the joiner is a member exactly when it got the snapshot. Nothing above
+        # changed the channel; if the snapshot cannot be pushed, the join is undone.
+        others = ch.fanout if ch.fanout is not None else tuple(ch.members.values())
+        ch.members[session.account] = session
+        ch.fanout = None
+        self.joined[session] = ch
+        try:
+            self.hub.push(session, self._snapshot(ch))
+        except BaseException:
+            del ch.members[session.account]
+            del self.joined[session]
+            if not ch.members and ch.expiry is None:
+                self._schedule_expiry(ch)
+            raise
+        ch.total += 1
+        self._uncount(ch)
         if ch.expiry is not None:
             ch.expiry.cancel()
             ch.expiry = None
         if ch.notify:
-            self._broadcast(ch, c.ChannelUserJoined(name, session.account))
-        ch.members[session.account] = session
-        ch.fanout = None
-        ch.total += 1
-        self.joined[session] = ch
-        self.hub.push(session, self._snapshot(ch))
+            joined = c.ChannelUserJoined(name, session.account)
+            for other in others:
+                self.hub.push(other, joined)
         self._feed(
             session.app, c.CHANNEL_EVENT_CHANNEL, c.ChannelActivity(name, session.account, "join")
         )
@@ -350,6 +406,7 @@ class Channels:
         return True
 
     def _leave(self, session: ServerSession, ch: Channel, code: ErrorCode) -> None:
+        self.lagging.pop(session, None)
         del ch.members[session.account]
         ch.fanout = None
         del self.joined[session]
@@ -373,6 +430,7 @@ class Channels:
         ch.expiry = None
         if ch.members:
             return
+        self._uncount(ch)
         for handle in ch.refreshers.values():
             handle.cancel()
         ch.refreshers.clear()
@@ -387,6 +445,15 @@ class Channels:
         if targets is None:
             targets = ch.fanout = tuple(ch.members.values())
         push = self.hub.push
+        lagging = self.lagging
+        if lagging and isinstance(event, _RESYNCABLE):
+            # A member waiting for its resync gets nothing more before its gap signal.
+            for session in targets:
+                if session in lagging:
+                    lagging[session] += 1
+                else:
+                    push(session, event)
+            return
         for session in targets:
             push(session, event)
 
@@ -394,6 +461,24 @@ class Channels:
 
     def _on_session_start(self, session: ServerSession) -> None:
         self._feed(session.app, c.USER_ONLINE_CHANNEL, c.UserOnline(session.account, 1))
+
+    def _overflow(self, session: ServerSession, event: msgspec.Struct) -> bool:
+        """A member's outbox is full: drop what others did in its channel (a snapshot
+        rebuilds it) rather than end its session (issue 12: others' traffic never does)."""
+        if not isinstance(event, _RESYNCABLE):
+            return False
+        ch = self.joined.get(session)
+        if ch is None or ch.name != event.channel:
+            return False
+        self.lagging[session] = self.lagging.get(session, 0) + 1
+        return True
+
+    def _resync(self, session: ServerSession) -> None:
+        dropped = self.lagging.pop(session, 0)
+        ch = self.joined.get(session)
+        if dropped and ch is not None:
+            self.hub.push(session, c.ChannelGap(ch.name, dropped))
+            self.hub.push(session, self._snapshot(ch))
 
     def _on_session_end(self, session: ServerSession, code: ErrorCode) -> None:
         ch = self.joined.get(session)
@@ -470,6 +555,10 @@ class Channels:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
         self.clear_attrs(ch)
         return {}
+
+
+#: Channel events a snapshot makes up for: dropped for a member whose outbox is full.
+_RESYNCABLE = (c.ChannelMessage, c.ChannelUserJoined, c.ChannelUserLeft, c.ChannelAttrUpdated)
 
 
 def _latest(ch: Channel, limit: int) -> list[str]:

@@ -126,7 +126,13 @@ class Invoker:
 
     def _channel_set_attr(self, session: ServerSession, args: Args) -> Result:
         channel, name, value = args.get("channel"), args.get("name"), args.get("value")
-        self.channels.set_attr_by_name(session.app, channel, name, value)  # type: ignore[arg-type]
+        self.channels.set_attr_by_name(
+            session.app,
+            channel,  # type: ignore[arg-type]
+            name,  # type: ignore[arg-type]
+            value,  # type: ignore[arg-type]
+            creator=session.account,
+        )
         return {}
 
 

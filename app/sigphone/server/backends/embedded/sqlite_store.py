@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -21,10 +23,13 @@ from typing import Any, TypeVar
 
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import MAX_ATTRS_PER_USER, MAX_INBOX_PER_USER
+from sigphone.server.core.quotas import Quotas
 
 __all__ = ["InboxRecord", "SqliteStore"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("sigphone.server")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -37,6 +42,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     expires REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inbox_by_user ON inbox (app, account, iid);
+CREATE INDEX IF NOT EXISTS inbox_by_sender ON inbox (app, sender, account);
 CREATE TABLE IF NOT EXISTS user_attr (
     app TEXT NOT NULL,
     account TEXT NOT NULL,
@@ -55,6 +61,22 @@ CREATE TABLE IF NOT EXISTS sender_mark (
 """
 
 
+def _private(path: Path) -> None:
+    """Messages are stored in clear: on POSIX the folder is 0700 and the files 0600 (the
+    journal files SQLite makes later take the database file's mode). Windows relies on the
+    folder's ACL: the default data folder, under %LOCALAPPDATA%, is the user's alone
+    (docs/deployment.md)."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.name != "posix":
+        return
+    os.chmod(folder, 0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            os.chmod(file, 0o600)
+
+
 @dataclass(frozen=True, slots=True)
 class InboxRecord:
     iid: int
@@ -66,18 +88,96 @@ class InboxRecord:
 Op = Callable[[sqlite3.Connection], Any]
 
 
+class _Counts:
+    """What the quotas count, read lazily from the tables and kept up to date by every
+    insert and delete (on the store thread only; ``clear`` makes them read again)."""
+
+    def __init__(self) -> None:
+        self.inbox: dict[tuple[str, str], int] = {}  # (app, recipient)
+        self.sender: dict[tuple[str, str], int] = {}  # (app, sender)
+        self.pair: dict[tuple[str, str, str], int] = {}  # (app, recipient, sender)
+        self.bytes: int | None = None
+
+    def clear(self) -> None:
+        self.inbox.clear()
+        self.sender.clear()
+        self.pair.clear()
+        self.bytes = None
+
+    def inbox_n(self, db: sqlite3.Connection, app: str, account: str) -> int:
+        key = (app, account)
+        n = self.inbox.get(key)
+        if n is None:
+            sql = "SELECT COUNT(*) FROM inbox WHERE app=? AND account=?"
+            n = self.inbox[key] = db.execute(sql, key).fetchone()[0]
+        return n
+
+    def sender_n(self, db: sqlite3.Connection, app: str, sender: str) -> int:
+        key = (app, sender)
+        n = self.sender.get(key)
+        if n is None:
+            sql = "SELECT COUNT(*) FROM inbox WHERE app=? AND sender=?"
+            n = self.sender[key] = db.execute(sql, key).fetchone()[0]
+        return n
+
+    def pair_n(self, db: sqlite3.Connection, app: str, account: str, sender: str) -> int:
+        key = (app, account, sender)
+        n = self.pair.get(key)
+        if n is None:
+            sql = "SELECT COUNT(*) FROM inbox WHERE app=? AND sender=? AND account=?"
+            n = self.pair[key] = db.execute(sql, (app, sender, account)).fetchone()[0]
+        return n
+
+    def total_bytes(self, db: sqlite3.Connection) -> int:
+        if self.bytes is None:
+            sql = "SELECT COALESCE(SUM(length(CAST(msg AS BLOB))), 0) FROM inbox"
+            self.bytes = int(db.execute(sql).fetchone()[0])
+        return self.bytes
+
+    def added(self, app: str, account: str, sender: str, size: int) -> None:
+        self.inbox[(app, account)] = self.inbox.get((app, account), 0) + 1
+        if (app, sender) in self.sender:
+            self.sender[(app, sender)] += 1
+        if (app, account, sender) in self.pair:
+            self.pair[(app, account, sender)] += 1
+        if self.bytes is not None:
+            self.bytes += size
+
+    def removed(self, app: str, account: str, rows: list[tuple[str, int]]) -> None:
+        """``rows`` of (sender, size) just deleted from ``account``'s inbox."""
+        if not rows:
+            return
+        if (app, account) in self.inbox:
+            self.inbox[(app, account)] = max(0, self.inbox[(app, account)] - len(rows))
+        for sender, size in rows:
+            _decrement(self.sender, (app, sender))
+            _decrement(self.pair, (app, account, sender))
+            if self.bytes is not None:
+                self.bytes = max(0, self.bytes - int(size or 0))
+
+
+def _decrement(counts: dict[Any, int], key: Any) -> None:
+    n = counts.get(key)
+    if n is not None:
+        if n <= 1:
+            del counts[key]  # read again if needed: the dictionaries hold only live pairs
+        else:
+            counts[key] = n - 1
+
+
 class SqliteStore:
     """The embedded store. ``path`` is a file, or ``":memory:"`` for a throwaway server."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, quotas: Quotas | None = None) -> None:
         self._path = str(path)
+        self.quotas = quotas or Quotas()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sigphone-store")
         self._db: sqlite3.Connection | None = None
         self._queue: list[tuple[Op, asyncio.Future[Any]]] = []
         self._wakeup: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
-        # Inbox sizes, kept on the store thread only (loaded lazily with COUNT).
-        self._inbox_count: dict[tuple[str, str], int] = {}
+        # What the quotas count, kept on the store thread only.
+        self._counts = _Counts()
         self._thread_id: int | None = None
 
     # --- Lifecycle -------------------------------------------------------------------
@@ -91,7 +191,7 @@ class SqliteStore:
     def _open_sync(self) -> None:
         self._thread_id = threading.get_ident()
         if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            _private(Path(self._path))
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -138,12 +238,11 @@ class SqliteStore:
             batch, self._queue = self._queue, []
             try:
                 results = await loop.run_in_executor(self._executor, self._run_batch, batch)
-            except Exception as exc:  # the whole transaction failed: fail every op in it
+            except Exception as exc:  # the commit itself failed (disk full, I/O): all of it
+                log.error("store transaction failed: %s", exc)
                 for _, fut in batch:
                     if not fut.done():
-                        fut.set_exception(
-                            SignalError(ErrorCode.GENERAL_E_FAILED, f"storage error: {exc}")
-                        )
+                        fut.set_exception(SignalError(ErrorCode.GENERAL_E_FAILED, "storage error"))
                 continue
             # Resolve in queue order: callbacks run in commit order (delivery order).
             for (_, fut), (ok, value) in zip(batch, results, strict=True):
@@ -158,7 +257,6 @@ class SqliteStore:
         db = self._db
         assert db is not None
         results: list[tuple[bool, Any]] = []
-        counts_before = dict(self._inbox_count)
         db.execute("BEGIN IMMEDIATE")
         try:
             for op, _ in batch:
@@ -166,28 +264,28 @@ class SqliteStore:
                 try:
                     results.append((True, op(db)))
                     db.execute("RELEASE op")
-                except SignalError as exc:  # a refused operation: undo just it
+                except Exception as exc:  # refused or failed: undo just this one
                     db.execute("ROLLBACK TO op")
                     db.execute("RELEASE op")
+                    if not isinstance(exc, SignalError):
+                        # Any failure of one operation fails only its own request; the
+                        # cached counts may have moved before it failed, so recount.
+                        self._forget_counts()
+                        log.error("store operation failed (%s)", type(exc).__name__)
+                        exc = SignalError(ErrorCode.GENERAL_E_FAILED, "storage error")
                     results.append((False, exc))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
-            self._inbox_count = counts_before
+            self._counts.clear()
             raise
         return results
 
-    # --- Inbox -----------------------------------------------------------------------
+    def _forget_counts(self) -> None:
+        """Drop the cached counts; they are read again from the tables when next needed."""
+        self._counts.clear()
 
-    def _count(self, db: sqlite3.Connection, app: str, account: str) -> int:
-        key = (app, account)
-        n = self._inbox_count.get(key)
-        if n is None:
-            n = db.execute("SELECT COUNT(*) FROM inbox WHERE app=? AND account=?", key).fetchone()[
-                0
-            ]
-            self._inbox_count[key] = n
-        return n
+    # --- Inbox -----------------------------------------------------------------------
 
     def append_message(
         self,
@@ -200,15 +298,38 @@ class SqliteStore:
         expires: float,
         client_id: str,
         cseq: int,
+        quota: bool = True,
     ) -> asyncio.Future[int]:
-        """Store a message for ``account``; resolves to its inbox id after commit."""
+        """Store a message for ``account``; resolves to its inbox id after commit.
+
+        Refused (400) when the recipient's inbox is full, the store's byte budget is used up,
+        or (``quota``: a user's send, not the app's own server) the sender has used its share
+        of the recipient's inbox or its undelivered-message quota.
+        """
 
         def op(db: sqlite3.Connection) -> int:
-            n = self._count(db, app, account)
-            if n >= MAX_INBOX_PER_USER:
+            counts = self._counts
+            size = len(msg.encode("utf-8"))
+            if counts.inbox_n(db, app, account) >= MAX_INBOX_PER_USER:
                 raise SignalError(
                     ErrorCode.SENDMESSAGE_E_OTHER, "the recipient's message queue is full"
                 )
+            quotas = self.quotas
+            if quota:
+                if counts.pair_n(db, app, account, sender) >= quotas.inbox_share_per_sender:
+                    raise SignalError(
+                        ErrorCode.SENDMESSAGE_E_OTHER,
+                        f"quota: at most {quotas.inbox_share_per_sender} of your messages wait"
+                        " for one recipient",
+                    )
+                if counts.sender_n(db, app, sender) >= quotas.undelivered_per_sender:
+                    raise SignalError(
+                        ErrorCode.SENDMESSAGE_E_OTHER,
+                        f"quota: at most {quotas.undelivered_per_sender} of your messages wait"
+                        " undelivered",
+                    )
+            if counts.total_bytes(db) + size > quotas.store_bytes:
+                raise SignalError(ErrorCode.SENDMESSAGE_E_OTHER, "the message store is full")
             cur = db.execute(
                 "INSERT INTO inbox (app, account, sender, msg, ts, expires)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -219,7 +340,7 @@ class SqliteStore:
                     "INSERT OR REPLACE INTO sender_mark VALUES (?, ?, ?, ?, ?)",
                     (app, sender, client_id, cseq, ts),
                 )
-            self._inbox_count[(app, account)] = n + 1
+            counts.added(app, account, sender, size)
             return int(cur.lastrowid or 0)
 
         return self.submit(op)
@@ -231,12 +352,12 @@ class SqliteStore:
 
         def op(db: sqlite3.Connection) -> list[InboxRecord]:
             if delete_upto:
-                cur = db.execute(
-                    "DELETE FROM inbox WHERE app=? AND account=? AND iid<=?",
+                rows = db.execute(
+                    "DELETE FROM inbox WHERE app=? AND account=? AND iid<=?"
+                    " RETURNING sender, length(CAST(msg AS BLOB))",
                     (app, account, delete_upto),
-                )
-                if cur.rowcount:
-                    self._inbox_count.pop((app, account), None)
+                ).fetchall()
+                self._counts.removed(app, account, rows)
             rows = db.execute(
                 "SELECT iid, sender, msg, ts FROM inbox"
                 " WHERE app=? AND account=? AND expires>? ORDER BY iid",
@@ -250,13 +371,15 @@ class SqliteStore:
         """Forget delivered-and-acknowledged messages."""
 
         def op(db: sqlite3.Connection) -> None:
-            cur = db.executemany(
-                "DELETE FROM inbox WHERE iid=? AND app=? AND account=?",
-                [(iid, app, account) for iid in iids],
-            )
-            key = (app, account)
-            if key in self._inbox_count:
-                self._inbox_count[key] = max(0, self._inbox_count[key] - cur.rowcount)
+            for start in range(0, len(iids), 500):
+                chunk = iids[start : start + 500]
+                rows = db.execute(
+                    "DELETE FROM inbox WHERE app=? AND account=?"
+                    f" AND iid IN ({','.join('?' * len(chunk))})"
+                    " RETURNING sender, length(CAST(msg AS BLOB))",
+                    (app, account, *chunk),
+                ).fetchall()
+                self._counts.removed(app, account, rows)
 
         return self.submit(op)
 
@@ -279,7 +402,7 @@ class SqliteStore:
             n = db.execute("DELETE FROM inbox WHERE expires<=?", (now,)).rowcount
             db.execute("DELETE FROM sender_mark WHERE updated<=?", (now - mark_ttl,))
             if n:
-                self._inbox_count.clear()
+                self._counts.clear()
             return n
 
         return self.submit(op)

@@ -30,7 +30,7 @@ from sigphone.server.core.hub import Hub, ReplyData
 from sigphone.server.core.session import ServerSession
 from sigphone.server.edges.legacy.events import QUEUED, LegacyState, channel_notify, queue_line
 from sigphone.server.edges.legacy.link import LegacyLink
-from sigphone.server.edges.native import EdgeLimits, RateGuard
+from sigphone.server.edges.native import EdgeLimits, NativeConnection, RateGuard
 
 __all__ = ["LegacyEdge"]
 
@@ -206,6 +206,7 @@ class LegacyEdge:
         link.session = session
         link.send_frame(w.login_ok(session.sid, 0))
         self.hub.attach(session, link, after)
+        _logged_in(link)
 
     async def _line_login(self, link: LegacyLink, args: Any) -> None:
         """Re-attach to a session within its reconnect window (no reply on success)."""
@@ -227,6 +228,7 @@ class LegacyEdge:
             return
         link.session = session
         self.hub.attach(session, link, after)
+        _logged_in(link)
 
     # --- call2 --------------------------------------------------------------------------
 
@@ -380,6 +382,12 @@ class LegacyEdge:
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"unknown function {func[:40]!r}")
 
 
+def _logged_in(link: LegacyLink) -> None:
+    """The login deadline and the caps on waiting connections no longer apply."""
+    if isinstance(link.ws, NativeConnection):
+        link.ws.logged_in()
+
+
 def _error_frame(exc: SignalError) -> bytes:
     """A frame we could not take (neither client sends such frames, so none reads this)."""
     return w.encode("error", {"code": int(exc.code), "reason": exc.reason})
@@ -391,7 +399,7 @@ def _dtmf_of(extra: Any) -> str | None:
         return None
     try:
         obj = json.loads(extra)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(obj, dict) and obj.get("msgtype") == "dtmf":
         digits = obj.get("msgdata")

@@ -1,0 +1,29 @@
+"""What one user (or one app) may make the server keep: the quotas of ``[limits]``.
+
+Each bounds what a hostile but authenticated user could otherwise pile up for weeks: channels
+created by attribute calls from outside, undelivered messages on disk, another user's inbox.
+Exceeding one is refused with the request's own seed code (400 for a message, 1001 for a
+channel attribute) and a reason that names the quota. See docs/deployment.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Quotas"]
+
+
+@dataclass(slots=True)
+class Quotas:
+    #: Channels a user may create without joining them (channel_set_attr through invoke):
+    #: they live up to their _channel_ttl (30 days at most) with no member.
+    attr_channels_per_user: int = 100
+    #: The same for a whole app (its users and its Server API together).
+    attr_channels_per_app: int = 10_000
+    #: Undelivered point-to-point messages one sender may have waiting in all inboxes.
+    undelivered_per_sender: int = 2_000
+    #: How much of one recipient's inbox (10,000 messages) one sender may fill, so that no
+    #: sender can lock everyone else out of it.
+    inbox_share_per_sender: int = 1_000
+    #: Bytes of undelivered messages in the whole store (message text, UTF-8).
+    store_bytes: int = 2 * 1024**3
