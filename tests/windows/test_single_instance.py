@@ -66,9 +66,7 @@ def test_a_second_process_hands_its_link_over_the_named_pipe(qapp: object) -> No
 
 def test_without_a_first_instance_the_launch_goes_on(qapp: object) -> None:
     name = instance_name(f"test-{time.monotonic_ns()}")
-    started = time.monotonic()
     assert not SingleInstance(name).forward("show", timeout_ms=1000)
-    assert time.monotonic() - started < 5
 
 
 def test_after_the_first_instance_quits_the_next_launch_becomes_first(qapp: object) -> None:
