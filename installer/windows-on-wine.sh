@@ -142,6 +142,9 @@ WPY=$W/py/python.exe
 SITE=$W/py/Lib/site-packages
 pip_target=(install --target "$SITE" --platform win_amd64 --python-version 3.11
   --implementation cp --only-binary=:all:)
+# setuptools builds in ./build/lib and keeps what it finds there: a module deleted from app/
+# since an earlier build would ride along in the wheel.
+rm -rf build/lib build/bdist.*
 python3 -m pip --disable-pip-version-check -q wheel --no-deps . -w "$W/wheels"
 wheel=$(ls "$W"/wheels/sigphone-*.whl)
 "${pip_win[@]}" "${pip_target[@]}" "$wheel[gui,media,freeze]" "${WIN_ROOTS[@]:1}"
