@@ -65,6 +65,16 @@ def _median_rows(rows: list[sc.Row]) -> list[sc.Row]:
 
 async def run(args: argparse.Namespace) -> list[sc.Row]:
     s = sc.Settings.make(args.full)
+    if args.cluster:
+        from .cluster import run_cluster
+
+        rows = await run_cluster(args.cluster, s)
+        print(_table(rows, 0.0))
+        if args.json:
+            Path(args.json).write_text(
+                json.dumps({"cluster": args.cluster, "rows": [r.as_dict() for r in rows]}, indent=1)
+            )
+        return rows
     only = args.only.split(",") if args.only else ALL
     servers = args.servers.split(",")
     sc.ACK_DELAY = args.ack_delay
@@ -170,10 +180,19 @@ def main() -> None:
         help="also run our server from this source tree (its app/ folder, e.g. from "
         "git archive) as sigphone@before, for before/after ratios in one run",
     )
+    p.add_argument(
+        "--cluster",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the cluster run: N nodes on one Redis (each on its own core) against one "
+        "node, fan-out and point-to-point across nodes (needs redis-server)",
+    )
     args = p.parse_args()
     args.repeat = args.repeat or (3 if args.full else 1)
     raise_nofile(65536)
-    pin_self(sc.CLIENT_CORE)
+    if not args.cluster:  # the cluster's nodes take cores 0..N-1; the generator floats
+        pin_self(sc.CLIENT_CORE)
     asyncio.run(run(args))
 
 

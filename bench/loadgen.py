@@ -247,8 +247,10 @@ class Gen:
             for conn in dirty:
                 conn.ack()
 
-    async def connect(self, name: str, path: str = "") -> Conn:
-        url = f"{self.url}{path}" if path else f"{self.url}/"
+    async def connect(self, name: str, path: str = "", *, url: str | None = None) -> Conn:
+        """``url``: another server than the generator's own (a node of a cluster)."""
+        base = (url or self.url).rstrip("/")
+        url = f"{base}{path}" if path else f"{base}/"
         _, conn = await ws_connect(
             lambda: Conn(self, name), url, websocket_handshake_timeout=120, enable_auto_pong=True
         )
@@ -256,11 +258,13 @@ class Gen:
         self.conns.append(conn)
         return conn
 
-    async def session(self, account: str, *, channel: str | None = None) -> Conn:
+    async def session(
+        self, account: str, *, channel: str | None = None, url: str | None = None
+    ) -> Conn:
         """A connection that has logged in as ``account`` (and joined ``channel``)."""
         if self.mode == "raw":
             return await self.connect(account, f"/r/{channel or '-'}/{account}")
-        conn = await self.connect(account)
+        conn = await self.connect(account, url=url)
         await conn.request(
             {
                 "op": "login",
@@ -282,15 +286,19 @@ class Gen:
         *,
         channel: Callable[[int], str | None] | None = None,
         concurrency: int = 200,
+        url: Callable[[int], str] | None = None,
     ) -> list[Conn]:
-        """Log in every account (``concurrency`` at a time); results in ``accounts`` order."""
+        """Log in every account (``concurrency`` at a time); results in ``accounts`` order.
+        ``url(i)`` spreads them over the nodes of a cluster."""
         sem = asyncio.Semaphore(concurrency)
         out: list[Conn | None] = [None] * len(accounts)
 
         async def one(i: int) -> None:
             async with sem:
                 out[i] = await self.session(
-                    accounts[i], channel=None if channel is None else channel(i)
+                    accounts[i],
+                    channel=None if channel is None else channel(i),
+                    url=None if url is None else url(i),
                 )
 
         await asyncio.gather(*(one(i) for i in range(len(accounts))))

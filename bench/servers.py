@@ -87,12 +87,18 @@ def ensure_node_modules() -> bool:
 
 
 async def start_server(
-    kind: str, core: int, *, durable: bool = True, src: str | None = None
+    kind: str,
+    core: int,
+    *,
+    durable: bool = True,
+    src: str | None = None,
+    extra: list[str] | None = None,
 ) -> Server:
     """Start ``kind``: sigphone, websockets, picows or socketio, pinned to ``core``.
 
     ``src`` runs our server from another source tree (its ``app`` folder, e.g. an older
-    commit from ``git archive``), for before/after ratios measured in one run.
+    commit from ``git archive``), for before/after ratios measured in one run; ``extra``
+    adds flags to ours (a cluster node: ``--redis URL --node-id ID``).
     """
     tmp: tempfile.TemporaryDirectory[str] | None = None
     cwd = None
@@ -113,6 +119,7 @@ async def start_server(
             "--no-api",
             "--log-level",
             "WARNING",
+            *(extra or []),
         ]
     elif kind in ("websockets", "picows"):
         argv = [sys.executable, "-m", "bench.raw_server", kind]

@@ -175,3 +175,26 @@ def test_module_entry_point_help():
         [sys.executable, "-m", "sigphone", "--help"], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 0 and "sigphone" in out.stdout
+
+
+def test_cluster_flags_and_their_errors(tmp_path: Path):
+    from sigphone.server.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(
+        ["--app", "demo", "--redis", "redis://127.0.0.1:6390/0", "--node-id", "n7"]
+    )
+    cfg = config_from_args(args)
+    assert (cfg.cluster.redis, cfg.cluster.node_id) == ("redis://127.0.0.1:6390/0", "n7")
+    assert config_from_args(build_parser().parse_args(["--app", "demo"])).cluster.redis == ""
+    for argv in (["--node-id", "n1"], ["--redis", "127.0.0.1:6379"]):
+        out = subprocess.run(
+            [script("sigphone-server"), "--memory", "--app", "demo", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 2 and "redis" in out.stderr
+    config = tmp_path / "node.toml"
+    config.write_text('[cluster]\nredis = "redis://10.0.0.5:6379/2"\nop_timeout = 2\n')
+    cfg = ServerConfig.from_toml(config)
+    assert cfg.cluster.redis == "redis://10.0.0.5:6379/2" and cfg.cluster.op_timeout == 2.0

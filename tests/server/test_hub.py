@@ -18,6 +18,7 @@ from sigphone.protocol.limits import MAX_INBOX_PER_USER
 from sigphone.server.backends.embedded.sqlite_store import SqliteStore
 from sigphone.server.core.hub import Hub, HubConfig, resolve
 from sigphone.server.core.session import OutboxEntry
+from sigphone.server.services.users import Users
 
 APP = "app"
 
@@ -47,6 +48,7 @@ async def hub(tmp_path: Path):
     store = SqliteStore(tmp_path / "hub.sqlite3")
     await store.open()
     hub = Hub({APP: None}, store, HubConfig(max_outbox=50))
+    hub.users = Users(hub)  # type: ignore[attr-defined]  # the user requests' handlers
     await hub.start()
     yield hub
     await hub.close()
@@ -104,9 +106,8 @@ async def test_too_many_unacknowledged_events_end_the_session(hub):
 
 async def test_full_inbox_refuses_and_a_resend_gets_the_same_refusal(hub):
     alice, _, _ = await login(hub, "alice")
-    fill = [
-        hub.send_message(APP, "app", "offline", "x", quota=False) for _ in range(MAX_INBOX_PER_USER)
-    ]
+    send = hub.users.send_message
+    fill = [send(APP, "app", "offline", "x", quota=False) for _ in range(MAX_INBOX_PER_USER)]
     futures = fill  # the app's own server has no per-sender share
     for fut in futures:
         await fut

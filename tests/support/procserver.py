@@ -66,6 +66,9 @@ class ServerProcess:
         self.port = int(match.group(2))
         self.url = f"{match.group(1).decode()}:{self.port}"
         api = API_LINE.search(api_line)
+        while api is None and "--no-api" not in args:  # a cluster node prints its id first
+            async with asyncio.timeout(30):
+                api = API_LINE.search(await self.proc.stdout.readline())
         self.api_port = int(api.group(1)) if api else 0
 
     def _limit_files(self) -> None:
@@ -84,10 +87,16 @@ class ServerProcess:
         await self.start()  # same port, same data folder
 
     async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                async with asyncio.timeout(10):
-                    await self.proc.wait()
-            except TimeoutError:
-                await self.kill()
+        await stop_child(self.proc)
+
+
+async def stop_child(proc: asyncio.subprocess.Process | None) -> None:
+    """SIGTERM and wait; SIGKILL if it has not ended within 10 s."""
+    if proc is not None and proc.returncode is None:
+        proc.terminate()
+        try:
+            async with asyncio.timeout(10):
+                await proc.wait()
+        except TimeoutError:
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()

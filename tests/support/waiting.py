@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 async def until(predicate: Callable[[], object], within: float = 10.0) -> None:
@@ -15,3 +15,10 @@ async def until(predicate: Callable[[], object], within: float = 10.0) -> None:
     async with asyncio.timeout(within):
         while not predicate():  # noqa: ASYNC110 - the condition is set by other tasks
             await asyncio.sleep(0.005)
+
+
+async def until_true(probe: Callable[[], Awaitable[object]], within: float = 10.0) -> None:
+    """``until`` for a condition that needs a request to check (a status query, /healthz)."""
+    async with asyncio.timeout(within):
+        while not await probe():  # noqa: ASYNC110 - the condition is set by other processes
+            await asyncio.sleep(0.02)

@@ -37,6 +37,7 @@ __all__ = [
     "Invoke",
     "UserOnline",
     "check_builtin_value",
+    "is_newer",
     "leave_code",
 ]
 
@@ -84,6 +85,24 @@ def check_builtin_value(name: str, value: str) -> int | None:
     return number
 
 
+def is_newer(off: str, last: str) -> bool:
+    """True unless ``off`` is at or before ``last`` in the same history (both are a cluster's
+    ``epoch/ms-seq`` offsets; "" on the embedded server, where nothing is skipped). A rejoin's
+    replay can overlap events the client had already received: the client skips those."""
+    if not off or not last:
+        return True
+    epoch, _, at = off.rpartition("/")
+    last_epoch, _, last_at = last.rpartition("/")
+    if epoch != last_epoch:
+        return True
+    a_ms, _, a_seq = at.partition("-")
+    b_ms, _, b_seq = last_at.partition("-")
+    try:
+        return (int(a_ms), int(a_seq or 0)) > (int(b_ms), int(b_seq or 0))
+    except ValueError:
+        return True
+
+
 def leave_code(logout_code: int) -> ErrorCode:
     """onChannelLeaved reason for a session that ended with ``logout_code``.
 
@@ -104,9 +123,15 @@ def leave_code(logout_code: int) -> ErrorCode:
 
 
 class ChannelJoin(Request, tag="ch_join"):
-    """Join ``channel``, leaving the one the session is in (one channel at a time)."""
+    """Join ``channel``, leaving the one the session is in (one channel at a time).
+
+    ``since`` (a cluster, C7 across a node's death): the ``off`` of the last channel event the
+    client finished with. The server then replays what came after it instead of a snapshot,
+    or, if its history no longer reaches back that far, sends a snapshot with ``gap`` set.
+    """
 
     channel: str
+    since: str = ""
 
 
 class ChannelLeave(Request, tag="ch_leave"):
@@ -155,6 +180,11 @@ class ChannelJoined(Event, tag="ch_joined", frozen=True):
     num: int
     attrs: dict[str, str]
     users: list[str] | None = None
+    #: The channel's offset at this snapshot ("" on the embedded server; see ChannelJoin).
+    off: str = ""
+    #: True: a rejoin whose missed events are gone from the history; this snapshot replaces
+    #: the client's state (the gap signal).
+    gap: bool = False
 
 
 class ChannelLeft(Event, tag="ch_left", frozen=True):
@@ -167,11 +197,13 @@ class ChannelLeft(Event, tag="ch_left", frozen=True):
 class ChannelUserJoined(Event, tag="ch_user_joined", frozen=True):
     channel: str
     account: str
+    off: str = ""  # the event's offset in the channel's history (a cluster), see ChannelJoin
 
 
 class ChannelUserLeft(Event, tag="ch_user_left", frozen=True):
     channel: str
     account: str
+    off: str = ""
 
 
 class ChannelAttrUpdated(Event, tag="ch_attr", frozen=True):
@@ -181,12 +213,14 @@ class ChannelAttrUpdated(Event, tag="ch_attr", frozen=True):
     name: str
     value: str
     type: str
+    off: str = ""
 
 
 class ChannelMessage(Event, tag="ch_msg", frozen=True):
     channel: str
     account: str
     msg: str
+    off: str = ""
 
 
 class ChannelGap(Event, tag="ch_gap", frozen=True):

@@ -66,6 +66,9 @@ class Channel(ChannelCallbacks):
         self.attrs: dict[str, str] = {}
         #: Members when we joined (also known in large channels, where ``members`` is not).
         self.num = 0
+        #: Offset of the last channel event handed to the application (a cluster server sets
+        #: them): a rejoin on another node asks for what came after it (C7).
+        self.offset = ""
         self._ready: asyncio.Future[None] | None = None
 
     def __repr__(self) -> str:
@@ -213,9 +216,13 @@ class Channels:
 
     # --- Events (in dispatch order) ---------------------------------------------------------
 
-    def _routed(self, name: str) -> Channel | None:
+    def _routed(self, name: str, off: str = "") -> Channel | None:
+        """The channel an event is for; None also for an event already handed over (a
+        rejoin's replay overlapping what the previous connection delivered)."""
         channel = self.current
-        return channel if channel is not None and channel.name == name else None
+        if channel is None or channel.name != name or not c.is_newer(off, channel.offset):
+            return None
+        return channel
 
     async def _on_joined(self, ev: c.ChannelJoined) -> None:
         channel = self._joining.pop(ev.channel, None) or self._routed(ev.channel)
@@ -228,12 +235,13 @@ class Channels:
         me = self._requests.account
         channel.members = dict.fromkeys(ev.users if ev.users is not None else [me], 0)
         channel.attrs = dict(ev.attrs)
+        channel.offset = ev.off
         if channel._ready is not None and not channel._ready.done():
             channel._ready.set_result(None)
         await channel._call("on_channel_joined")
         if ev.users is not None:
             await channel._call("on_channel_user_list", [[account, 0] for account in ev.users])
-        if had_attrs:  # a rejoin: the table is replaced, not merged
+        if had_attrs:  # a rejoin (or a history gap): the table is replaced, not merged
             await channel._call("on_channel_attr_updated", "", "", "clear")
         for key, value in ev.attrs.items():
             await channel._call("on_channel_attr_updated", key, value, "update")
@@ -247,19 +255,21 @@ class Channels:
         await channel._call("on_channel_leaved", ev.code)
 
     async def _on_user_joined(self, ev: c.ChannelUserJoined) -> None:
-        channel = self._routed(ev.channel)
+        channel = self._routed(ev.channel, ev.off)
         if channel is not None:
             channel.members[ev.account] = 0
             await channel._call("on_channel_user_joined", ev.account, 0)
+            channel.offset = ev.off or channel.offset
 
     async def _on_user_left(self, ev: c.ChannelUserLeft) -> None:
-        channel = self._routed(ev.channel)
+        channel = self._routed(ev.channel, ev.off)
         if channel is not None:
             channel.members.pop(ev.account, None)
             await channel._call("on_channel_user_leaved", ev.account, 0)
+            channel.offset = ev.off or channel.offset
 
     async def _on_attr_updated(self, ev: c.ChannelAttrUpdated) -> None:
-        channel = self._routed(ev.channel)
+        channel = self._routed(ev.channel, ev.off)
         if channel is None:
             return
         if ev.type == "update":
@@ -269,11 +279,13 @@ class Channels:
         elif ev.type == "clear":
             channel.attrs.clear()
         await channel._call("on_channel_attr_updated", ev.name, ev.value, ev.type)
+        channel.offset = ev.off or channel.offset
 
     async def _on_message(self, ev: c.ChannelMessage) -> None:
-        channel = self._routed(ev.channel)
+        channel = self._routed(ev.channel, ev.off)
         if channel is not None:
             await channel._call("on_message_channel_receive", ev.account, 0, ev.msg)
+            channel.offset = ev.off or channel.offset
 
     # --- Session life ---------------------------------------------------------------------
 
@@ -301,7 +313,8 @@ class Channels:
 
     async def _rejoin(self, channel: Channel) -> None:
         try:
-            await self._requests.request(c.ChannelJoin(channel=channel.name))
+            frame = c.ChannelJoin(channel=channel.name, since=channel.offset)
+            await self._requests.request(frame)
         except SignalError as exc:
             log.warning("could not rejoin channel %s: %s", channel.name, exc)
             if self._joining.get(channel.name) is channel:

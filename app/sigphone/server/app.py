@@ -19,7 +19,7 @@ from websockets.http11 import Request, Response
 
 from sigphone.protocol.limits import MAX_WIRE_BYTES
 from sigphone.server.api.server_api import ServerApi
-from sigphone.server.backends.embedded.sqlite_store import SqliteStore
+from sigphone.server.backends import make_backend, make_calls, make_channels
 from sigphone.server.config import ServerConfig
 from sigphone.server.core.hub import Hub
 from sigphone.server.edges.guard import (
@@ -31,9 +31,8 @@ from sigphone.server.edges.guard import (
 from sigphone.server.edges.legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
 from sigphone.server.edges.logs import FRAME_SAFE_LOGGER
 from sigphone.server.edges.native import NativeConnection, serve_native
-from sigphone.server.services.calls import Calls
-from sigphone.server.services.channels import Channels
 from sigphone.server.services.presence import Presence
+from sigphone.server.services.users import Users
 
 __all__ = ["SignalServer"]
 
@@ -45,16 +44,20 @@ class SignalServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        path = ":memory:" if config.data is None else config.data / "sigphone.sqlite3"
-        self.store = SqliteStore(path, config.quotas)
-        self.hub = Hub(config.apps, self.store, config.hub)
-        self.calls = Calls(self.hub, config.calls)
-        self.channels = Channels(self.hub, config.channels, quotas=config.quotas)
+        self.store, broker = make_backend(config)
+        self.hub = Hub(config.apps, self.store, config.hub, broker=broker)
+        self.users = Users(self.hub)
+        self.calls = make_calls(self.hub, config.calls)
+        self.channels = make_channels(self.hub, config.channels, config.quotas)
         self.presence = Presence(self.hub)
+        if config.cluster.redis:  # every node's status and attribute changes
+            from sigphone.server.backends.redis.presence import cluster_presence
+
+            cluster_presence(self.hub, self.hub.broker, self.presence)  # type: ignore[arg-type]
         self.api = (
             None
             if config.api_port is None
-            else ServerApi(self.hub, self.calls, self.channels, config.api)
+            else ServerApi(self.hub, self.calls, self.channels, config.api, users=self.users)
         )
         #: The vendor's 1.x client SDKs, on the same port (told apart by their first frame).
         self.legacy = LegacyEdge(self.hub, config.limits)
@@ -138,7 +141,12 @@ class SignalServer:
         path = request.path.split("?", 1)[0]
         if path == "/healthz":
             body: dict[str, Any] = {"status": "ok", "sessions": len(self.hub.sessions)}
-            response = connection.respond(http.HTTPStatus.OK, json.dumps(body) + "\n")
+            body.update(self.hub.broker.health())  # a cluster node: its id and Redis
+            status = http.HTTPStatus.OK
+            if body.get("redis", "ok") != "ok":
+                body["status"] = "redis unreachable"
+                status = http.HTTPStatus.SERVICE_UNAVAILABLE
+            response = connection.respond(status, json.dumps(body) + "\n")
             response.headers["Content-Type"] = "application/json"
             return response
         if getaddr_vid(request.path) is not None:
@@ -219,6 +227,9 @@ async def run_until_cancelled(config: ServerConfig, *, announce: bool = True) ->
     async with SignalServer(config) as server:
         if announce:
             print(f"sigphone-server listening on {server.url}", flush=True)
+            if config.cluster.redis:
+                node = server.hub.broker.node_id
+                print(f"cluster node {node} on {config.cluster.redis}", flush=True)
             if server.api is not None:
                 print(f"Server API on http://{config.host}:{server.api.port}/api/", flush=True)
         await stop.wait()

@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve wss://")
     p.add_argument("--tls-key", type=Path, help="PEM private key for --tls-cert")
     p.add_argument("--inbox-ttl", type=float, help="seconds an undelivered message is kept")
+    p.add_argument(
+        "--redis",
+        metavar="redis://HOST:PORT/DB",
+        help="run as one node of a cluster sharing this Redis (docs/deployment.md, Cluster)",
+    )
+    p.add_argument("--node-id", help="this node's id in the cluster (default: made up at start)")
     p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     return p
 
@@ -88,6 +94,14 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         cfg.tls_cert, cfg.tls_key = args.tls_cert, args.tls_key or args.tls_cert
     if args.inbox_ttl is not None:
         cfg.hub.inbox_ttl = args.inbox_ttl
+    if args.redis is not None:
+        cfg.cluster.redis = args.redis
+    if args.node_id is not None:
+        cfg.cluster.node_id = args.node_id
+    if cfg.cluster.node_id and not cfg.cluster.redis:
+        raise ValueError("--node-id needs --redis (a node id names a node of a cluster)")
+    if cfg.cluster.redis and not cfg.cluster.redis.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"--redis expects redis://HOST:PORT/DB, got {cfg.cluster.redis!r}")
     return cfg
 
 

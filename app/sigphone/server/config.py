@@ -11,6 +11,7 @@ import platformdirs
 
 from sigphone.server.api.server_api import ApiConfig
 from sigphone.server.apps import parse_app
+from sigphone.server.backends.base import ClusterConfig
 from sigphone.server.core.hub import HubConfig
 from sigphone.server.core.quotas import Quotas
 from sigphone.server.edges.native import EdgeLimits
@@ -42,6 +43,8 @@ class ServerConfig:
     #: The quotas; in the config file they sit in ``[limits]`` too (core/quotas.py).
     quotas: Quotas = field(default_factory=Quotas)
     channels: ChannelsConfig = field(default_factory=ChannelsConfig)
+    #: ``[cluster]``: Redis for several nodes as one system (docs/deployment.md, "Cluster").
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     #: The IPv4 address the legacy clients' address lookup (GET /getaddr) hands out; None:
     #: the address the asking client reached us on (docs/legacy-clients.md).
     legacy_address: str | None = None
@@ -77,6 +80,7 @@ class ServerConfig:
             "channels": cfg.channels,
             "calls": cfg.calls,
             "api": cfg.api,
+            "cluster": cfg.cluster,
         }
         for section, target in sections.items():
             for key, value in raw.get(section, {}).items():

@@ -47,6 +47,7 @@ from sigphone.server.core.session import ServerSession
 from sigphone.server.edges.guard import HttpGuard
 from sigphone.server.services.calls import CALLER, Calls
 from sigphone.server.services.channels import Channels
+from sigphone.server.services.users import Users
 
 __all__ = ["ApiConfig", "ServerApi"]
 
@@ -135,9 +136,16 @@ class ServerApi:
     """Constructed with the hub and the call service; ``start`` opens the HTTP port."""
 
     def __init__(
-        self, hub: Hub, calls: Calls, channels: Channels, config: ApiConfig | None = None
+        self,
+        hub: Hub,
+        calls: Calls,
+        channels: Channels,
+        config: ApiConfig | None = None,
+        *,
+        users: Users,
     ) -> None:
         self.hub = hub
+        self.users = users
         self.calls = calls
         self.channels = channels
         self.config = config or ApiConfig()
@@ -148,7 +156,10 @@ class ServerApi:
         self.port = 0
         hub.on_session_start(self._session_started)
         hub.on_session_end(self._session_ended)
-        calls.listeners.append(self._publish)
+        calls.listeners.append(self._broadcast)
+        # In a cluster every node's stream carries every node's events (join and leave come
+        # cluster-wide through the channel feed already; the rest through the broker).
+        hub.broker.subscribe_all("api", self._from_any_node)
         for app_id in hub.apps:  # join/leave of every channel (the _agora_channel_event feed)
             channels.subscribe(
                 app_id, CHANNEL_EVENT_CHANNEL, partial(self._channel_activity, app_id)
@@ -281,7 +292,7 @@ class ServerApi:
 
     async def _user_status(self, request: web.Request) -> web.Response:
         account = check_name(request.match_info["account"], "account")
-        status = int(self.hub.is_online(request[APP_KEY], account))
+        status = int(await resolve(self.users.query_online(request[APP_KEY], account)))
         return web.json_response({"account": account, "status": status})
 
     async def _kick_user(self, request: web.Request) -> web.Response:
@@ -300,14 +311,14 @@ class ServerApi:
 
     async def _user_attrs(self, request: web.Request) -> web.Response:
         account = check_name(request.match_info["account"], "account")
-        attrs = await self.hub.store.get_user_attrs(request[APP_KEY], account)
+        attrs = await self.users.get_attrs(request[APP_KEY], account)
         return web.json_response({"account": account, "attrs": attrs})
 
     async def _set_user_attr(self, request: web.Request) -> web.Response:
         app = request[APP_KEY]
         account = check_name(request.match_info["account"], "account")
         value: Any = (await self._json(request)).get("value")  # validated by the hub (1004)
-        await self.hub.set_user_attr(app, account, request.match_info["name"], value)
+        await self.users.set_user_attr(app, account, request.match_info["name"], value)
         return web.json_response({})
 
     async def _send_message(self, request: web.Request) -> web.Response:
@@ -317,55 +328,58 @@ class ServerApi:
         sender = check_name(body.get("from", SERVER_SENDER), "from")
         msg = check_text(body.get("msg"), "msg", MAX_P2P_MSG_CHARS)
         # The app's own server: the per-sender quotas are for users (docs/deployment.md).
-        await resolve(self.hub.send_message(app, sender, peer, msg, quota=False))
+        await self.users.send_message(app, sender, peer, msg, quota=False)
         return web.json_response({})
 
     async def _channel_users(self, request: web.Request) -> web.Response:
         channel = check_name(request.match_info["channel"], "channel")
         app = request[APP_KEY]
-        users = self.channels.latest_members(app, channel, MAX_USERLIST_ALL)
-        num = self.channels.member_count(app, channel)
+        num, users = await resolve(self.channels.user_list(app, channel, MAX_USERLIST_ALL))
         return web.json_response({"channel": channel, "users": users, "num": num})
 
     async def _channel_isin(self, request: web.Request) -> web.Response:
         channel = check_name(request.match_info["channel"], "channel")
         account = check_name(request.match_info["account"], "account")
-        isin = int(self.channels.is_member(request[APP_KEY], channel, account))
+        isin = int(await resolve(self.channels.is_member(request[APP_KEY], channel, account)))
         return web.json_response({"channel": channel, "account": account, "isin": isin})
 
     async def _channel_attrs(self, request: web.Request) -> web.Response:
         channel = check_name(request.match_info["channel"], "channel")
-        ch = self.channels.get(request[APP_KEY], channel)
-        attrs = {} if ch is None else dict(ch.attrs)
+        attrs = await resolve(self.channels.channel_attrs(request[APP_KEY], channel))
         return web.json_response({"channel": channel, "attrs": attrs})
 
     async def _set_channel_attr(self, request: web.Request) -> web.Response:
         body = await self._json(request)
-        self.channels.set_attr_by_name(
-            request[APP_KEY],
-            request.match_info["channel"],
-            request.match_info["name"],
-            cast(str, body.get("value")),  # validated by the channel rules (str, <= 1024)
+        await resolve(
+            self.channels.set_attr_by_name(
+                request[APP_KEY],
+                request.match_info["channel"],
+                request.match_info["name"],
+                cast(str, body.get("value")),  # validated by the channel rules (str, <= 1024)
+            )
         )
         return web.json_response({})
 
     async def _del_channel_attr(self, request: web.Request) -> web.Response:
-        self.channels.del_attr_by_name(
-            request[APP_KEY], request.match_info["channel"], request.match_info["name"]
+        await resolve(
+            self.channels.del_attr_by_name(
+                request[APP_KEY], request.match_info["channel"], request.match_info["name"]
+            )
         )
         return web.json_response({})
 
     async def _clear_channel_attrs(self, request: web.Request) -> web.Response:
-        ch = self.channels.attr_channel(request[APP_KEY], request.match_info["channel"])
-        if ch is not None:
-            self.channels.clear_attrs(ch)
+        channel = request.match_info["channel"]
+        await resolve(self.channels.clear_attrs_by_name(request[APP_KEY], channel))
         return web.json_response({})
 
     async def _channel_message(self, request: web.Request) -> web.Response:
         body = await self._json(request)
         sender = body.get("from", SERVER_SENDER)
-        num = self.channels.post_message(
-            request[APP_KEY], request.match_info["channel"], sender, cast(str, body.get("msg"))
+        num = await resolve(
+            self.channels.post_message(
+                request[APP_KEY], request.match_info["channel"], sender, cast(str, body.get("msg"))
+            )
         )
         return web.json_response({"num": num})
 
@@ -429,6 +443,13 @@ class ServerApi:
             if sub.app == app and event["type"] in sub.types:
                 sub.offer(event)
 
+    def _broadcast(self, app: str, event: dict[str, Any]) -> None:
+        self.hub.broker.publish_all("api", json.dumps([app, event], ensure_ascii=False))
+
+    def _from_any_node(self, data: str) -> None:
+        app, event = json.loads(data)
+        self._publish(app, event)
+
     def _channel_activity(self, app: str, event: ChannelActivity) -> None:
         self._publish(
             app,
@@ -442,11 +463,11 @@ class ServerApi:
         )
 
     def _session_started(self, session: ServerSession) -> None:
-        self._publish(session.app, {"type": "online", "account": session.account})
+        self._broadcast(session.app, {"type": "online", "account": session.account})
 
     def _session_ended(self, session: ServerSession, code: ErrorCode) -> None:
         event = {"type": "offline", "account": session.account, "reason": int(code)}
-        self._publish(session.app, event)
+        self._broadcast(session.app, event)
 
     def _attr_stored(self, app: str, account: str, name: str, value: str) -> None:
-        self._publish(app, {"type": "attr", "account": account, "name": name, "value": value})
+        self._broadcast(app, {"type": "attr", "account": account, "name": name, "value": value})

@@ -2,36 +2,32 @@
 
 Edge adapters decode frames from their clients and call ``login``, ``attach``, ``detach``,
 ``ack`` and ``handle``; the hub answers with reply data (or a future of it) and pushes
-events through each session's ``Link``. Channels and calls plug in with ``register`` and
-``on_session_end``. One asyncio loop, no threads (the store runs its own thread).
+events through each session's ``Link``. Services (users, channels, calls, invoke) plug in with
+``register`` and the session hooks. Durable state sits behind a ``Store`` and presence and
+cross-node routing behind a ``Broker`` (server/backends): the embedded backend by default, Redis
+for a cluster. One asyncio loop, no threads (the SQLite store runs its own thread).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from sigphone.protocol import frames as f
 from sigphone.protocol.channels import ChannelMessage
 from sigphone.protocol.errors import ErrorCode, SignalError
-from sigphone.protocol.limits import (
-    MAX_MSG_ID_CHARS,
-    MAX_P2P_MSG_CHARS,
-    MAX_USER_ATTR_NAME_CHARS,
-    MAX_USER_ATTR_VALUE_CHARS,
-)
-from sigphone.protocol.names import check_name, check_text
+from sigphone.protocol.names import check_name
 from sigphone.protocol.text import check_utf8
 from sigphone.protocol.token import verify_token
-from sigphone.server.backends.embedded.sqlite_store import SqliteStore
+from sigphone.server.backends.base import Broker, Store
+from sigphone.server.backends.embedded.broker import LocalBroker
 from sigphone.server.core.session import Link, OutboxEntry, ServerSession
 
 __all__ = ["Hub", "HubConfig", "ReplyData"]
@@ -39,6 +35,7 @@ __all__ = ["Hub", "HubConfig", "ReplyData"]
 log = logging.getLogger("sigphone.server")
 
 ReplyData = dict[str, Any] | None
+T = TypeVar("T")
 Handler = Callable[[ServerSession, Any], "ReplyData | asyncio.Future[ReplyData]"]
 SessionEndHook = Callable[[ServerSession, ErrorCode], object]  # the result is ignored
 SessionStartHook = Callable[[ServerSession], None]
@@ -74,14 +71,17 @@ class Hub:
     def __init__(
         self,
         apps: dict[str, str | None],
-        store: SqliteStore,
+        store: Store,
         config: HubConfig | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        broker: Broker | None = None,
     ) -> None:
-        """``apps`` maps app ID -> certificate (None: no certificate, ``_no_need_token``)."""
+        """``apps`` maps app ID -> certificate (None: no certificate, ``_no_need_token``);
+        ``broker`` defaults to the one-process broker."""
         self.apps = apps
         self.store = store
+        self.broker: Broker = broker or LocalBroker()
         self.config = config or HubConfig()
         self.clock = clock
         self.sessions: dict[tuple[str, str], ServerSession] = {}
@@ -97,22 +97,12 @@ class Hub:
         self._background: set[asyncio.Future[Any]] = set()
         self.register(f.Logout, self._on_logout)
         self.register(f.Ping, lambda s, fr: {"time": self.clock()})
-        self.register(f.SetAttr, self._on_set_attr)
-        self.register(f.GetAttr, self._on_get_attr)
-        self.register(f.GetAttrAll, self._on_get_attr_all)
-        self.register(f.QueryStatus, self._on_query_status)
-        self.register(f.SendMsg, self._on_send)
 
     # --- Extension points ------------------------------------------------------------
 
     def register(self, frame_type: type[msgspec.Struct], handler: Handler) -> None:
         """Route requests of ``frame_type`` to ``handler(session, frame)``."""
         self.handlers[frame_type] = handler
-
-    def on_user_attr(self, hook: AttrHook) -> None:
-        """Call ``hook(app, account, name, value)`` once a user attribute change is stored,
-        whoever made it (the user, invoke or the Server API)."""
-        self.attr_hooks.append(hook)
 
     def on_overflow(self, hook: OverflowHook, resync: SessionStartHook) -> None:
         """When a session's outbox is full, offer each event to ``hook`` before ending the
@@ -126,6 +116,18 @@ class Hub:
         """Call ``hook(session, reason)`` whenever a session ends for good."""
         self.session_end_hooks.append(hook)
 
+    def on_user_attr(self, hook: AttrHook) -> None:
+        """Call ``hook(app, account, name, value)`` once a user attribute change is stored,
+        whoever made it (the user, invoke or the Server API: services/users.py)."""
+        self.attr_hooks.append(hook)
+
+    def user_attr_stored(self, app: str, account: str, name: str, value: str) -> None:
+        for hook in self.attr_hooks:
+            try:
+                hook(app, account, name, value)
+            except Exception:
+                log.exception("user attribute hook failed")
+
     def on_session_start(self, hook: SessionStartHook) -> None:
         """Call ``hook(session)`` when a new session has logged in (not on a resume), after
         its inbox is queued: what waited for the user to come online can be pushed then."""
@@ -134,6 +136,7 @@ class Hub:
     # --- Lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.broker.start(self)
         self._purger = asyncio.create_task(self._purge_loop(), name="sigphone-purge")
 
     async def close(self) -> None:
@@ -145,6 +148,7 @@ class Hub:
             session.cancel_timers()
         self.sessions.clear()
         self.by_sid.clear()
+        await self.broker.close()
 
     async def _purge_loop(self) -> None:
         while True:
@@ -159,6 +163,7 @@ class Hub:
     # --- Sessions ----------------------------------------------------------------------
 
     def is_online(self, app: str, account: str) -> bool:
+        """True if ``account`` has a session on this node (see ``broker.query_online``)."""
         return (app, account) in self.sessions
 
     async def login(self, frame: f.Login) -> tuple[ServerSession, dict[str, Any], int]:
@@ -206,6 +211,7 @@ class Hub:
             app=frame.app_id,
             account=frame.account,
             client_id=frame.client_id[:64],
+            login_id=frame.id,
             reconnect_time=reconnect_time,
         )
         self.sessions[session.key] = session
@@ -216,10 +222,15 @@ class Hub:
             )
         session.held = []
         try:
+            # Presence first: a message stored after it is routed here (and held below);
+            # one stored before it is in the inbox loaded next.
+            claim = self.broker.claim(session)
             mark_fut = self.store.sender_mark(session.app, session.account, session.client_id)
             inbox_fut = self.store.load_inbox(
                 session.app, session.account, now=now, delete_upto=frame.inbox_ack
             )
+            if claim is not None:
+                await claim
             session.cseq = await mark_fut
             records = await inbox_fut
         except BaseException:
@@ -228,15 +239,7 @@ class Hub:
             raise
         if session.closed:  # kicked by a newer login while loading
             raise SignalError(ErrorCode.LOGIN_E_FAILED, "superseded by a newer login")
-        for rec in records:
-            self._push_msg(
-                session,
-                f.MsgEvent(account=rec.sender, msg=rec.msg, iid=rec.iid, ts=rec.ts),
-                rec.iid,
-            )
-        held, session.held = session.held, None
-        for event, iid in sorted(held, key=lambda item: item[1]):
-            self._push_msg(session, event, iid)
+        self.release_held(session, records)
         log.info("login %s/%s (%d queued)", session.app, session.account, len(session.outbox))
         for hook in self.session_start_hooks:
             try:
@@ -244,6 +247,24 @@ class Hub:
             except Exception:
                 log.exception("session start hook failed")
         return session, self._login_reply(session, resumed=False), 0
+
+    def hold(self, session: ServerSession) -> None:
+        """Hold live messages while the inbox loads (``release_held`` merges both)."""
+        if session.held is None:
+            session.held = []
+
+    def release_held(self, session: ServerSession, records: list[Any]) -> None:
+        """Push the loaded inbox ``records``, then the held live messages, in iid order;
+        an id already pushed is skipped."""
+        held, session.held = session.held or [], None
+        for rec in records:
+            self._push_msg(
+                session,
+                f.MsgEvent(account=rec.sender, msg=rec.msg, iid=rec.iid, ts=rec.ts),
+                rec.iid,
+            )
+        for event, iid in sorted(held, key=lambda item: item[1]):
+            self._push_msg(session, event, iid)
 
     def _login_reply(self, session: ServerSession, *, resumed: bool) -> dict[str, Any]:
         return {"session": session.sid, "resumed": resumed, "uid": 0, "time": self.clock()}
@@ -292,18 +313,37 @@ class Hub:
         log.info("reconnect window over for %s/%s", session.app, session.account)
         self.end_session(session, ErrorCode.LOGOUT_E_NET, "reconnect window over")
 
+    def kick(self, sid: str, code: ErrorCode, reason: str, *, same_client: bool = False) -> None:
+        """End the session ``sid`` if this node has it (a login on another node kicked it).
+
+        ``same_client``: the newer login is the same SDK session (it moved to another node,
+        and may not have seen that login's answer): the old session ends silently and a
+        resume of it becomes a fresh login, never a 103 to the client that caused it."""
+        session = self.by_sid.get(sid)
+        if session is not None:
+            quiet = same_client
+            self.end_session(session, code, reason, notify=not quiet, tombstone=not quiet)
+
     def _token_expired(self, session: ServerSession) -> None:
         self.end_session(session, ErrorCode.LOGOUT_E_TOKENEXPIRED, "the token has expired")
 
     def end_session(
-        self, session: ServerSession, code: ErrorCode, reason: str, *, notify: bool = True
+        self,
+        session: ServerSession,
+        code: ErrorCode,
+        reason: str,
+        *,
+        notify: bool = True,
+        tombstone: bool = True,
     ) -> None:
-        """End a session for good: tell its client (if connected and ``notify``) and hooks."""
+        """End a session for good: tell its client (if connected and ``notify``) and hooks.
+        Without ``tombstone`` a later resume of it is a fresh login instead of a refusal."""
         if session.closed:
             return
         self._forget(session)
-        self.tombstones[session.sid] = (code, self.clock() + self.config.tombstone_ttl)
-        self._trim_tombstones()
+        if tombstone:
+            self.tombstones[session.sid] = (code, self.clock() + self.config.tombstone_ttl)
+            self._trim_tombstones()
         if session.link is not None and notify:
             session.link.send_logout(int(code), reason)
         session.link = None
@@ -320,6 +360,7 @@ class Hub:
         if self.sessions.get(session.key) is session:
             del self.sessions[session.key]
         self.by_sid.pop(session.sid, None)
+        self.broker.release(session)
 
     def _trim_tombstones(self) -> None:
         now = self.clock()
@@ -346,6 +387,12 @@ class Hub:
         session.outbox.append(OutboxEntry(session.seq, event, iid, self._expiry(event)))
         if session.link is not None:
             session.link.send_event(session.seq, event)
+
+    def deliver_message(self, app: str, account: str, event: msgspec.Struct, iid: int) -> None:
+        """Push a stored point-to-point message to the recipient's session on this node."""
+        session = self.sessions.get((app, account))
+        if session is not None:
+            self._push_msg(session, event, iid)  # type: ignore[arg-type]
 
     def _push_msg(self, session: ServerSession, event: f.MsgEvent, iid: int) -> None:
         if session.held is not None:
@@ -402,82 +449,6 @@ class Hub:
         self.end_session(session, ErrorCode.LOGOUT_E_USER, "logged out", notify=False)
         return {}
 
-    def _on_set_attr(self, session: ServerSession, frame: f.SetAttr) -> asyncio.Future[ReplyData]:
-        return self.set_user_attr(session.app, session.account, frame.name, frame.value)
-
-    def set_user_attr(
-        self, app: str, account: str, name: str, value: str
-    ) -> asyncio.Future[ReplyData]:
-        """Validate and store one user attribute, then tell the attribute hooks."""
-        check_name(name, "attribute name", MAX_USER_ATTR_NAME_CHARS)
-        check_text(value, "attribute value", MAX_USER_ATTR_VALUE_CHARS)
-
-        def stored(_: object) -> ReplyData:
-            for hook in self.attr_hooks:
-                try:
-                    hook(app, account, name, value)
-                except Exception:
-                    log.exception("user attribute hook failed")
-            return {}
-
-        return _then(self.store.set_user_attr(app, account, name, value), stored)
-
-    def _attr_owner(self, session: ServerSession, account: str | None) -> str:
-        return session.account if account is None else check_name(account, "account")
-
-    def _on_get_attr(self, session: ServerSession, frame: f.GetAttr) -> asyncio.Future[ReplyData]:
-        account = self._attr_owner(session, frame.account)
-        check_name(frame.name, "attribute name", MAX_USER_ATTR_NAME_CHARS)
-        fut = self.store.get_user_attrs(session.app, account)
-        return _then(
-            fut,
-            lambda attrs: {"account": account, "name": frame.name, "value": attrs.get(frame.name)},
-        )
-
-    def _on_get_attr_all(
-        self, session: ServerSession, frame: f.GetAttrAll
-    ) -> asyncio.Future[ReplyData]:
-        account = self._attr_owner(session, frame.account)
-        fut = self.store.get_user_attrs(session.app, account)
-        return _then(
-            fut,
-            lambda attrs: {"account": account, "value": json.dumps(attrs, ensure_ascii=False)},
-        )
-
-    def _on_query_status(self, session: ServerSession, frame: f.QueryStatus) -> ReplyData:
-        account = check_name(frame.account, "account")
-        return {"account": account, "status": int(self.is_online(session.app, account))}
-
-    def _on_send(
-        self, session: ServerSession, frame: f.SendMsg
-    ) -> ReplyData | asyncio.Future[ReplyData]:
-        peer = check_name(frame.peer, "peer")
-        check_text(frame.msg, "message", MAX_P2P_MSG_CHARS)
-        if frame.msg_id:
-            check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
-        reply = {"msg_id": frame.msg_id}
-        if self.already_sent(session, frame.cseq):
-            return reply  # a resend of a message already taken: acknowledge it again
-        result = self.send_message(
-            session.app,
-            session.account,
-            peer,
-            frame.msg,
-            client_id=session.client_id,
-            cseq=frame.cseq,
-            reply=reply,
-        )
-        if frame.cseq:
-            session.cseq = frame.cseq
-
-            def refused(fut: asyncio.Future[Any]) -> None:
-                exc = None if fut.cancelled() else fut.exception()
-                if isinstance(exc, SignalError):
-                    self.remember_refusal(session, frame.cseq, exc)
-
-            result.add_done_callback(refused)
-        return result
-
     # Sends (point-to-point and channel) carry a per-client number so that a send re-sent
     # after a reconnect is applied once; these two keep that rule in one place.
 
@@ -501,42 +472,6 @@ class Hub:
         session.refused_sends[cseq] = exc
         while len(session.refused_sends) > 64:  # only resends still in flight matter
             del session.refused_sends[next(iter(session.refused_sends))]
-
-    def send_message(
-        self,
-        app: str,
-        sender: str,
-        peer: str,
-        msg: str,
-        *,
-        client_id: str = "",
-        cseq: int = 0,
-        reply: ReplyData = None,
-        quota: bool = True,
-    ) -> asyncio.Future[ReplyData]:
-        """Store a point-to-point message durably, then push it if the peer is online.
-
-        ``quota`` False (the app's own server) skips the per-sender quotas (Quotas)."""
-        now = self.clock()
-        fut = self.store.append_message(
-            app,
-            peer,
-            sender,
-            msg,
-            ts=now,
-            expires=now + self.config.inbox_ttl,
-            client_id=client_id,
-            cseq=cseq,
-            quota=quota,
-        )
-
-        def delivered(iid: int) -> ReplyData:
-            recipient = self.sessions.get((app, peer))
-            if recipient is not None:
-                self._push_msg(recipient, f.MsgEvent(account=sender, msg=msg, iid=iid, ts=now), iid)
-            return reply if reply is not None else {}
-
-        return _then(fut, delivered)
 
 
 def _then(fut: asyncio.Future[Any], fn: Callable[[Any], ReplyData]) -> asyncio.Future[ReplyData]:
@@ -562,7 +497,14 @@ def _then(fut: asyncio.Future[Any], fn: Callable[[Any], ReplyData]) -> asyncio.F
     return out
 
 
-async def resolve(result: ReplyData | Awaitable[ReplyData]) -> ReplyData:
+def then(result: Any, fn: Callable[[Any], ReplyData]) -> ReplyData | asyncio.Future[ReplyData]:
+    """``fn(result)`` now, or once ``result`` resolves if it is a future."""
+    if isinstance(result, asyncio.Future):
+        return _then(result, fn)
+    return fn(result)
+
+
+async def resolve(result: T | Awaitable[T]) -> T:
     """Await a handler's result whether it came now or later (handy in tests)."""
     if isinstance(result, Awaitable):
         return await result

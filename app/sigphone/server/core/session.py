@@ -49,6 +49,9 @@ class ServerSession:
     account: str
     client_id: str
     reconnect_time: float
+    #: The login request's id (it grows with every attempt of one SDK session): orders two
+    #: logins of one client reaching a cluster's nodes out of order (backends/redis).
+    login_id: int = 0
     sid: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     link: Link | None = None
     seq: int = 0

@@ -188,7 +188,7 @@ class Calls:
             self._send(call, CALLER, "failed", _ecode(ErrorCode.INVITE_E_REINVITE))
             return cid
         gateways = self.config.gateways_for(app, callee)
-        peer = self._gateway(app, gateways) if gateways else self.hub.sessions.get((app, callee))
+        peer = self._gateway(app, gateways) if gateways else self.find_peer(app, callee)
         if peer is None and (opts.require_peer_online or gateways):
             # A number is never "offline": its gateway is (``_require_peer_online`` does
             # not apply to numbers, it fails at once).
@@ -206,6 +206,10 @@ class Calls:
                 self.config.offline_timeout, lambda: self._offline_expired(call)
             )
         return cid
+
+    def find_peer(self, app: str, callee: str) -> ServerSession | None:
+        """The callee's live session (a cluster also finds one on another node)."""
+        return self.hub.sessions.get((app, callee))
 
     def _gateway(self, app: str, accounts: list[str]) -> ServerSession | None:
         """The online gateway of ``app`` with the fewest calls (a process carries a few)."""

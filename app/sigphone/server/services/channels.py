@@ -146,6 +146,17 @@ class Channels:
         ch = self.channels.get((app, name))
         return ch is not None and account in ch.members
 
+    def user_list(self, app: str, name: str, limit: int) -> tuple[int, list[str]]:
+        """(members, the ``limit`` latest of them, oldest first)."""
+        return self.member_count(app, name), self.latest_members(app, name, limit)
+
+    def channel_attrs(self, app: str, name: str) -> dict[str, str]:
+        ch = self.channels.get((app, name))
+        return {} if ch is None else dict(ch.attrs)
+
+    # The queries above and the by-name commands below may answer with a future instead
+    # (the cluster's channels, backends/redis/channels.py): callers go through hub.then.
+
     def post_message(self, app: str, name: str, sender: str, msg: str) -> int:
         """A message to every member from the app's own server (Server API); returns how
         many members it went to. The size rule is the members' one; the per-user rate limits
@@ -267,6 +278,11 @@ class Channels:
         _check_del(name)
         if ch is not None:
             self.del_attr(ch, name)
+
+    def clear_attrs_by_name(self, app: str, channel: str) -> None:
+        ch = self.attr_channel(app, channel)
+        if ch is not None:
+            self.clear_attrs(ch)
 
     def del_attr(self, ch: Channel, name: str) -> None:
         _check_del(name)

@@ -16,7 +16,7 @@ from sigphone.protocol.channels import INVOKE_PREFIX, Invoke
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import MAX_USERLIST_ALL
 from sigphone.protocol.names import check_name
-from sigphone.server.core.hub import Hub, ReplyData, _then
+from sigphone.server.core.hub import Hub, ReplyData, _then, then
 from sigphone.server.core.session import ServerSession
 
 if TYPE_CHECKING:
@@ -89,18 +89,19 @@ class Invoker:
 
     def _channel_query_num(self, session: ServerSession, args: Args) -> Result:
         name = check_name(args.get("name"), "channel")
-        return {"num": self.channels.member_count(session.app, name)}
+        return then(self.channels.member_count(session.app, name), lambda n: {"num": n})
 
     def _channel_query_user_isin(self, session: ServerSession, args: Args) -> Result:
         name = check_name(args.get("name"), "channel")
         account = check_name(args.get("account"), "account")
-        ch = self.channels.get(session.app, name)
-        return {"isin": int(ch is not None and account in ch.members)}
+        isin = self.channels.is_member(session.app, name, account)
+        return then(isin, lambda yes: {"isin": int(yes)})
 
-    def _userlist(self, session: ServerSession, name: str, limit: int) -> ReplyData:
-        users = self.channels.latest_members(session.app, name, limit)
-        num = self.channels.member_count(session.app, name)
-        return {"num": num, "list": [[account, 0] for account in users]}
+    def _userlist(self, session: ServerSession, name: str, limit: int) -> Result:
+        return then(
+            self.channels.user_list(session.app, name, limit),
+            lambda r: {"num": r[0], "list": [[account, 0] for account in r[1]]},
+        )
 
     def _channel_query_userlist(self, session: ServerSession, args: Args) -> Result:
         name = check_name(args.get("name"), "channel")
@@ -114,26 +115,25 @@ class Invoker:
         return self._userlist(session, name, min(num, MAX_USERLIST_ALL))
 
     def _channel_clear_attr(self, session: ServerSession, args: Args) -> Result:
-        ch = self.channels.attr_channel(session.app, args.get("channel"))  # type: ignore[arg-type]
-        if ch is not None:
-            self.channels.clear_attrs(ch)
-        return {}
+        channel = args.get("channel")
+        done = self.channels.clear_attrs_by_name(session.app, channel)  # type: ignore[arg-type]
+        return then(done, lambda _: {})
 
     def _channel_del_attr(self, session: ServerSession, args: Args) -> Result:
         channel, name = args.get("channel"), args.get("name")
-        self.channels.del_attr_by_name(session.app, channel, name)  # type: ignore[arg-type]
-        return {}
+        done = self.channels.del_attr_by_name(session.app, channel, name)  # type: ignore[arg-type]
+        return then(done, lambda _: {})
 
     def _channel_set_attr(self, session: ServerSession, args: Args) -> Result:
         channel, name, value = args.get("channel"), args.get("name"), args.get("value")
-        self.channels.set_attr_by_name(
+        done = self.channels.set_attr_by_name(
             session.app,
             channel,  # type: ignore[arg-type]
             name,  # type: ignore[arg-type]
             value,  # type: ignore[arg-type]
             creator=session.account,
         )
-        return {}
+        return then(done, lambda _: {})
 
 
 def _arg(args: Args, key: str) -> Any:

@@ -1,0 +1,571 @@
+"""Channels across the nodes of a cluster (C1-C10 on Redis).
+
+The channel service's rules (names, sizes, built-in attributes, rates) are the embedded
+service's: this subclass changes only where the state lives. Membership, attributes and
+counters are in Redis, and every change is an event in the channel's history (a Redis stream,
+channel_scripts.py) with an offset. Each node keeps a *replica* of the channels its own
+members are in: it applies the history in offset order and pushes each event to its local
+members, so every member on every node sees one order per channel.
+
+C7 across a node's death: events carry their offset (``off``); the SDK rejoins on the new
+node with the offset of the last event it finished with, and gets exactly the events after
+it from the history, or, if the history was trimmed past it (or Redis lost its data: a new
+epoch), a fresh snapshot marked ``gap``. Pub/sub losses (a Redis restart, a cut) are repaired
+the same way: the node rejoins its members with its replica's offset.
+
+Per node, not cluster-wide (docs/deployment.md): the rate limits of large channels and of
+``_sendmsg_limit`` / ``_setattr_limit`` are counted by each node for its own members.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from sigphone.protocol import channels as c
+from sigphone.protocol import frames as f
+from sigphone.protocol.errors import ErrorCode, SignalError
+from sigphone.protocol.limits import (
+    MAX_ATTRS_PER_CHANNEL,
+    MAX_CHANNEL_ATTR_NAME_CHARS,
+    MAX_CHANNEL_ATTR_VALUE_CHARS,
+    MAX_CHANNEL_MSG_CHARS,
+    MAX_CHANNEL_MSG_CHARS_LARGE,
+    MAX_MSG_ID_CHARS,
+)
+from sigphone.protocol.names import check_name, check_text
+from sigphone.protocol.rate import TokenBucket
+from sigphone.server.backends.redis import channel_scripts as cs
+from sigphone.server.backends.redis import scripts as s
+from sigphone.server.backends.redis.broker import RedisBroker
+from sigphone.server.core.hub import Hub, ReplyData, _then
+from sigphone.server.core.quotas import Quotas
+from sigphone.server.core.session import ServerSession
+from sigphone.server.services.channels import Channel, Channels, ChannelsConfig, _check_del
+
+__all__ = ["ClusterChannels"]
+
+log = logging.getLogger("sigphone.server")
+
+Offset = tuple[int, int]
+#: Entries kept in a channel's history: a member away longer than this gets a gap snapshot.
+HISTORY = 10_000
+#: Seconds the channel membership of a session kicked by a login on another node is kept.
+MOVE_GRACE = 10.0
+#: Statuses of a join (channel_scripts.JOIN).
+RECOVERED = 1
+GAP = 2
+
+
+def parse_offset(text: str | bytes) -> Offset:
+    if isinstance(text, bytes):
+        text = text.decode()
+    ms, _, seq = text.partition("-")
+    return (int(ms or 0), int(seq or 0))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _pairs(flat: list[Any]) -> dict[str, str]:
+    return {_text(flat[i]): _text(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+@dataclass(eq=False, slots=True)
+class Replica(Channel):
+    """A node's copy of a channel its members are in (``members``: local ones only)."""
+
+    epoch: str = ""  # "" while the first local join is under way (events wait in backlog)
+    last: Offset = (0, 0)
+    backlog: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Events up to this offset are in the member's snapshot (or replay): not pushed again.
+    since: dict[ServerSession, Offset] = field(default_factory=dict)
+    #: Sessions whose join is under way, with the events pushed to the channel meanwhile.
+    pending: dict[ServerSession, list[tuple[Offset, msgspec.Struct]]] = field(default_factory=dict)
+
+
+class ClusterChannels(Channels):
+    def __init__(
+        self,
+        hub: Hub,
+        broker: RedisBroker,
+        config: ChannelsConfig | None = None,
+        *,
+        quotas: Quotas | None = None,
+    ) -> None:
+        super().__init__(hub, config, quotas=quotas)
+        self.broker = broker
+        self.pipe = broker.pipe
+        self.node = broker.node_id
+        broker.channel_events = self._on_event
+        broker.reaped_sessions.append(self._reaped_session)
+        broker.reaped_nodes.append(self._reap_node)
+        broker.subscribe_all("channels", self._on_feed)
+        broker.resubscribed.append(self._recover)
+
+    # --- Queries (futures: the state is in Redis) ---------------------------------------
+
+    def _read(self, app: str, name: str, what: str, arg: object, parse: Callable[[Any], Any]):
+        base = cs.channel_key(app, check_name(name, "channel"))
+        return self.pipe.submit(
+            lambda p: self.pipe.script(p, cs.READ, 0, base, app, name, HISTORY, what, arg), parse
+        )
+
+    def member_count(self, app: str, name: str) -> asyncio.Future[int]:  # type: ignore[override]
+        return self._read(app, name, "num", "", int)
+
+    def user_list(self, app: str, name: str, limit: int) -> asyncio.Future[tuple[int, list[str]]]:
+        return self._read(
+            app, name, "users", limit, lambda r: (int(r[0]), [_text(a) for a in r[1]])
+        )
+
+    def latest_members(  # type: ignore[override]
+        self, app: str, name: str, limit: int
+    ) -> asyncio.Future[list[str]]:
+        return _then(self.user_list(app, name, limit), lambda r: r[1])  # type: ignore[return-value]
+
+    def is_member(self, app: str, name: str, account: str) -> asyncio.Future[bool]:  # type: ignore[override]
+        return self._read(app, name, "isin", account, lambda r: bool(int(r)))
+
+    def channel_attrs(self, app: str, name: str) -> asyncio.Future[dict[str, str]]:  # type: ignore[override]
+        return self._read(app, name, "attrs", "", _pairs)
+
+    # --- Commands ------------------------------------------------------------------------
+
+    def _script(self, script: str, app: str, name: str, *args: object) -> asyncio.Future[Any]:
+        """Run a channel script; the JOIN's table comes back as it is, others as text."""
+        base = cs.channel_key(app, name)
+        parse = (lambda reply: reply) if script is cs.JOIN else _text
+        return self.pipe.submit(
+            lambda p: self.pipe.script(p, script, 0, base, app, name, HISTORY, *args), parse
+        )
+
+    def post_message(  # type: ignore[override]
+        self, app: str, name: str, sender: str, msg: str
+    ) -> asyncio.Future[int]:
+        check_name(name, "channel")
+        check_name(sender, "sender")
+        ch = self.channels.get((app, name))
+        large = ch is not None and len(ch.members) > self.config.large_threshold
+        check_text(msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS)
+        payload = json.dumps(["m", sender, msg], ensure_ascii=False)
+        self._script(cs.POST, app, name, "", payload, "", 0, "")
+        return self.member_count(app, name)
+
+    def set_attr_by_name(  # type: ignore[override]
+        self, app: str, channel: str, name: str, value: str, creator: str = ""
+    ) -> asyncio.Future[ReplyData]:
+        """Any channel's attribute (a missing one is created in Redis and expires after its
+        TTL). The quotas of channels created from outside are the embedded server's only:
+        counting them cluster-wide is not done (docs/deployment.md)."""
+        self.attr_channel(app, channel)  # special channels have none
+        return self._attr(app, channel, "set", name, value)
+
+    def del_attr_by_name(  # type: ignore[override]
+        self, app: str, channel: str, name: str
+    ) -> asyncio.Future[ReplyData]:
+        self.attr_channel(app, channel)
+        _check_del(name)
+        return self._attr(app, channel, "del", name, "")
+
+    def clear_attrs_by_name(self, app: str, channel: str) -> asyncio.Future[ReplyData]:  # type: ignore[override]
+        self.attr_channel(app, channel)
+        return self._attr(app, channel, "clear", "", "")
+
+    def _attr(self, app: str, channel: str, op: str, name: str, value: str):
+        if op == "set":
+            check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
+            check_text(value, "attribute value", MAX_CHANNEL_ATTR_VALUE_CHARS)
+            c.check_builtin_value(name, value)
+        ch = self.channels.get((app, channel))
+        if ch is not None:
+            self._take_attr_rate(ch)
+        kind = {"set": "update", "del": "del", "clear": "clear"}[op]
+        payload = json.dumps(["a", kind, name, value], ensure_ascii=False)
+        fut = self._script(
+            cs.ATTR, app, channel, op, name, value, payload, MAX_ATTRS_PER_CHANNEL,
+            self.config.default_ttl, secrets.token_hex(8),
+        )  # fmt: skip
+
+        def done(result: str) -> ReplyData:
+            if result == "!":
+                raise SignalError(
+                    ErrorCode.GENERAL_E_LARGE_PARAM,
+                    f"a channel holds at most {MAX_ATTRS_PER_CHANNEL} attributes",
+                )
+            return {}
+
+        return _then(fut, done)
+
+    # --- Requests of members --------------------------------------------------------------
+
+    def _on_join(self, session: ServerSession, frame: c.ChannelJoin) -> asyncio.Future[ReplyData]:  # type: ignore[override]
+        name = check_name(frame.channel, "channel")
+        if name in c.SPECIAL_CHANNELS:
+            raise SignalError(
+                ErrorCode.JOINCHANNEL_E_OTHER, "special channels are for server-side sessions"
+            )
+        since = frame.since
+        epoch = ""
+        if since:
+            epoch, _, since = since.rpartition("/")
+            parse_offset(since)  # 1004 below if it is not an offset
+        current = self.joined.get(session)
+        if current is not None and current.name != name:
+            self._leave(session, current, ErrorCode.LEAVECHANNEL_E_BYUSER)
+        ch = self.channels.get((session.app, name))
+        if not isinstance(ch, Replica):
+            ch = Replica(session.app, name)
+            self.channels[(session.app, name)] = ch
+        self._make_pending(ch, session)
+        self.joined[session] = ch
+        payload = json.dumps(["j", session.account])
+        fut = self._script(
+            cs.JOIN, session.app, name, session.account, self.node, secrets.token_hex(8),
+            payload, self.config.user_list_max, since, epoch,
+        )  # fmt: skip
+        fut.add_done_callback(lambda fut: self._join_failed(session, ch, fut))
+        return _then(fut, lambda result: self._joined(session, ch, result))  # type: ignore[arg-type]
+
+    def _make_pending(self, ch: Replica, session: ServerSession) -> None:
+        ch.members.pop(session.account, None)
+        ch.since.pop(session, None)
+        ch.fanout = None
+        ch.pending[session] = []
+
+    def _join_failed(self, session: ServerSession, ch: Replica, fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            ch.pending.pop(session, None)
+            if self.joined.get(session) is ch and session.account not in ch.members:
+                del self.joined[session]
+            self._drop_if_unused(ch)
+
+    def _joined(self, session: ServerSession, ch: Replica, result: list[Any]) -> ReplyData:
+        offset_text, epoch = _text(result[0]), _text(result[1])
+        num, users = int(result[2]), [_text(a) for a in result[3]]
+        attrs, replay, status = _pairs(result[4]), result[5], int(result[6])
+        offset = parse_offset(offset_text)
+        reply = {"channel": ch.name, "num": num}
+        if ch.pending.get(session) is None or session.closed:
+            return reply  # left (or ended) while joining
+        if not ch.epoch:  # the node's first member: the replica starts at this snapshot
+            self._init_replica(ch, epoch, offset, attrs)
+        buffered = ch.pending.pop(session)
+        if status == RECOVERED:  # exactly what the member missed, nothing else
+            for item in replay:
+                event = self._event(ch, _text(item[0]), _text(item[1]), _text(item[2]), False)
+                if event is not None:
+                    self.hub.push(session, event)
+        else:
+            large = num > self.config.large_threshold
+            snapshot = c.ChannelJoined(
+                ch.name, num, attrs, None if large else users,
+                off=f"{epoch}/{offset_text}", gap=status == GAP,
+            )  # fmt: skip
+            self.hub.push(session, snapshot)
+        for event_offset, event in buffered:
+            if event_offset > offset:
+                self.hub.push(session, event)
+        ch.members[session.account] = session
+        ch.since[session] = max(offset, ch.last)
+        ch.fanout = None
+        if int(result[7]):  # a new member (not one moving here from another node)
+            activity = c.ChannelActivity(ch.name, session.account, "join")
+            self._feed(session.app, c.CHANNEL_EVENT_CHANNEL, activity)
+        return reply
+
+    def _init_replica(self, ch: Replica, epoch: str, offset: Offset, attrs: dict[str, str]) -> None:
+        ch.epoch, ch.last, ch.attrs = epoch, offset, dict(attrs)
+        ch.settings = {}
+        for name, value in attrs.items():
+            if name in c.BUILTIN_ATTRS and value.isdigit():
+                ch.settings[name] = int(value)
+                self._apply_setting(ch, name)
+        backlog, ch.backlog = ch.backlog, []
+        for item in backlog:
+            self._apply(ch, *item)
+
+    def _on_leave(self, session: ServerSession, frame: c.ChannelLeave) -> ReplyData:
+        name = check_name(frame.channel, "channel")
+        ch = self.joined.get(session)
+        if ch is not None and ch.name == name:
+            self._leave(session, ch, ErrorCode.LEAVECHANNEL_E_BYUSER)
+        return {}
+
+    def _on_session_end(self, session: ServerSession, code: ErrorCode) -> None:
+        ch = self.joined.get(session)
+        if ch is not None:
+            # Kicked by a login on another node: most often the same SDK moving there, which
+            # rejoins with its offset. Its membership stays in Redis for MOVE_GRACE seconds so
+            # that it moves (and recovers) instead of leaving and coming back with a gap.
+            defer = MOVE_GRACE if code == ErrorCode.LOGOUT_E_KICKED else 0.0
+            self._leave(session, ch, c.leave_code(code), defer=defer)
+        self._feed(session.app, c.USER_ONLINE_CHANNEL, c.UserOnline(session.account, 0, int(code)))
+
+    def _leave(
+        self, session: ServerSession, ch: Channel, code: ErrorCode, *, defer: float = 0.0
+    ) -> None:
+        assert isinstance(ch, Replica)
+        ch.members.pop(session.account, None)
+        ch.since.pop(session, None)
+        ch.pending.pop(session, None)
+        ch.fanout = None
+        self.joined.pop(session, None)
+        ch.user_buckets.pop(session.account, None)
+        self.hub.push(session, c.ChannelLeft(ch.name, int(code)))
+        payload = json.dumps(["l", session.account, int(code)])
+        app, name, account = ch.app, ch.name, session.account
+
+        def leave_in_redis() -> None:  # a no-op if the member moved to another node meanwhile
+            fut = self._script(
+                cs.LEAVE, app, name, account, self.node, payload, self.config.default_ttl
+            )
+            fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+
+        if defer:
+            self._later(defer, leave_in_redis)
+        else:
+            leave_in_redis()
+        activity = c.ChannelActivity(ch.name, session.account, "leave", int(code))
+        self._feed(ch.app, c.CHANNEL_EVENT_CHANNEL, activity)
+        self._drop_if_unused(ch)
+
+    def _drop_if_unused(self, ch: Replica) -> None:
+        if ch.members or ch.pending:
+            return
+        for handle in ch.refreshers.values():
+            handle.cancel()
+        ch.refreshers.clear()
+        if self.channels.get((ch.app, ch.name)) is ch:
+            del self.channels[(ch.app, ch.name)]
+
+    def _schedule_expiry(self, ch: Channel) -> None:
+        return None  # Redis expires an empty channel's keys (channel_scripts.LEAVE)
+
+    def _on_send(
+        self, session: ServerSession, frame: c.ChannelSend
+    ) -> ReplyData | asyncio.Future[ReplyData]:  # type: ignore[override]
+        if frame.msg_id:
+            check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
+        reply = {"msg_id": frame.msg_id}
+        hub = self.hub
+        if hub.already_sent(session, frame.cseq):
+            return reply
+        current = self.joined.get(session)
+        try:
+            if current is not None and current.name == frame.channel:
+                self._check_send(session, frame)
+            else:
+                # Not joined on this node (yet): a member whose node died re-sends before its
+                # SDK has rejoined here. Redis's member table decides (channel_scripts.POST).
+                check_name(frame.channel, "channel")
+                check_text(frame.msg, "message", MAX_CHANNEL_MSG_CHARS)
+        except SignalError as exc:
+            hub.remember_refusal(session, frame.cseq, exc)
+            raise
+        if frame.cseq:
+            session.cseq = frame.cseq
+        name = frame.channel
+        payload = json.dumps(["m", session.account, frame.msg], ensure_ascii=False)
+        mark = s.key("mark", session.app, session.account)
+        cseq = frame.cseq if session.client_id else 0
+        fut = self._script(
+            cs.POST, session.app, name, session.account, payload, session.client_id, cseq, mark
+        )
+
+        def done(result: str) -> ReplyData:
+            if result == "":
+                exc = SignalError(ErrorCode.SENDMESSAGE_E_OTHER, f"not in channel {name}")
+                hub.remember_refusal(session, frame.cseq, exc)
+                raise exc
+            return reply
+
+        return _then(fut, done)
+
+    def _on_set_attr(self, session: ServerSession, frame: c.ChannelSetAttr):  # type: ignore[override]
+        ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
+        return self._attr(ch.app, ch.name, "set", frame.name, frame.value)
+
+    def _on_del_attr(self, session: ServerSession, frame: c.ChannelDelAttr):  # type: ignore[override]
+        ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
+        _check_del(frame.name)
+        return self._attr(ch.app, ch.name, "del", frame.name, "")
+
+    def _on_clear_attr(self, session: ServerSession, frame: c.ChannelClearAttr):  # type: ignore[override]
+        ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
+        return self._attr(ch.app, ch.name, "clear", "", "")
+
+    # --- Auto-updated counters: every node with members runs them; Redis keeps one value --
+
+    def _restart_refreshers(self, ch: Channel) -> None:
+        for handle in ch.refreshers.values():
+            handle.cancel()
+        ch.refreshers.clear()
+        num_period = ch.settings.get("_auto_update_num", 0)
+        total_period = ch.settings.get("_auto_update_total_num", 0)
+        periods = {
+            "_member_num": num_period,
+            "_total_member_num": total_period if num_period else 0,
+        }
+        for attr, period in periods.items():
+            if period:
+                self._refresh(ch, attr, period)
+            elif attr in ch.attrs:
+                self._refresh_script(ch, attr, "off")
+
+    def _refresh(self, ch: Channel, attr: str, period: int) -> None:
+        self._refresh_script(ch, attr, "num" if attr == "_member_num" else "total")
+        ch.refreshers[attr] = self._later(period, lambda: self._refresh(ch, attr, period))
+
+    def _refresh_script(self, ch: Channel, attr: str, what: str) -> None:
+        kind = "del" if what == "off" else "update"
+        prefix = json.dumps(["a", kind, attr])[:-1] + ","
+        fut = self._script(cs.REFRESH, ch.app, ch.name, attr, what, prefix)
+        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+
+    # --- The history, applied in offset order ---------------------------------------------
+
+    def _on_event(self, app: str, name: str, offset: str, quiet: str, payload: str) -> None:
+        ch = self.channels.get((app, name))
+        if not isinstance(ch, Replica):
+            return
+        if not ch.epoch:
+            ch.backlog.append((offset, quiet, payload))
+            return
+        self._apply(ch, offset, quiet, payload)
+
+    def _apply(self, ch: Replica, offset_text: str, quiet: str, payload: str) -> None:
+        offset = parse_offset(offset_text)
+        if offset <= ch.last:
+            return  # already applied (a replay after a gap in pub/sub)
+        ch.last = offset
+        event = self._event(ch, offset_text, quiet, payload, True)
+        if event is None:
+            return
+        push = self.hub.push
+        since = ch.since
+        for session in tuple(ch.members.values()):
+            if since.get(session, (0, 0)) < offset:
+                push(session, event)
+        for buffered in ch.pending.values():
+            buffered.append((offset, event))
+
+    def _event(
+        self, ch: Replica, offset: str, quiet: str, payload: str, live: bool
+    ) -> msgspec.Struct | None:
+        """The protocol event of a history entry; ``live`` also updates the replica."""
+        data = json.loads(payload)
+        off = f"{ch.epoch}/{offset}"
+        kind = data[0]
+        if kind == "m":
+            return c.ChannelMessage(ch.name, data[1], data[2], off=off)
+        if kind == "j":
+            return None if quiet == "1" else c.ChannelUserJoined(ch.name, data[1], off=off)
+        if kind == "l":
+            return None if quiet == "1" else c.ChannelUserLeft(ch.name, data[1], off=off)
+        _, op, name, value = data
+        if live:
+            self._apply_attr(ch, op, name, value)
+        return c.ChannelAttrUpdated(ch.name, name, value, op, off=off)
+
+    def _apply_attr(self, ch: Replica, op: str, name: str, value: str) -> None:
+        changed: list[str] = []
+        if op == "update":
+            ch.attrs[name] = value
+            if name in c.BUILTIN_ATTRS and value.isdigit():
+                ch.settings[name] = int(value)
+                changed.append(name)
+        elif op == "del":
+            ch.attrs.pop(name, None)
+            if ch.settings.pop(name, None) is not None:
+                changed.append(name)
+        else:
+            ch.attrs.clear()
+            changed, ch.settings = list(ch.settings), {}
+        for setting in changed:
+            if setting in ("_auto_update_num", "_auto_update_total_num"):
+                self._restart_refreshers(ch)
+            elif setting == "_sendmsg_limit":
+                value_ = ch.settings.get(setting, 0)
+                ch.send_bucket = TokenBucket(value_, value_, self.clock()) if value_ else None
+            elif setting == "_setattr_limit":
+                value_ = ch.settings.get(setting, 0)
+                ch.attr_bucket = TokenBucket(value_, value_, self.clock()) if value_ else None
+
+    # --- Gaps in this node's channel: rejoin the local members from the replica's offset -----
+
+    def _recover(self) -> None:
+        for ch in list(self.channels.values()):
+            if not isinstance(ch, Replica) or not ch.epoch:
+                continue
+            since, epoch = f"{ch.last[0]}-{ch.last[1]}", ch.epoch
+            sessions = list(ch.members.values())
+            ch.epoch, ch.backlog = "", []
+            for session in sessions:
+                self._make_pending(ch, session)
+                payload = json.dumps(["j", session.account])
+                fut = self._script(
+                    cs.JOIN, ch.app, ch.name, session.account, self.node,
+                    secrets.token_hex(8), payload, self.config.user_list_max, since, epoch,
+                )  # fmt: skip
+                fut.add_done_callback(
+                    lambda fut, session=session, ch=ch: self._rejoined(session, ch, fut)
+                )
+
+    def _rejoined(self, session: ServerSession, ch: Replica, fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            log.warning("channel %s: could not recover %s", ch.name, session.account)
+            self._join_failed(session, ch, fut)
+            return
+        self._joined(session, ch, fut.result())
+
+    # --- After a dead node (the broker's reaper) -----------------------------------------
+
+    def _reaped_session(self, app: str, account: str) -> None:
+        code = int(ErrorCode.LOGOUT_E_NET)
+        self._feed(app, c.USER_ONLINE_CHANNEL, c.UserOnline(account, 0, code))
+        offline = {"type": "offline", "account": account, "reason": code}
+        self.broker.publish_all("api", json.dumps([app, offline]))
+
+    async def _reap_node(self, node: str) -> None:
+        """The members a dead node held leave its channels (604), each with its event."""
+        key = f"sig:nodech:{node}"
+        channels = await self.pipe.submit(lambda p: p.smembers(key))
+        code = int(ErrorCode.LEAVECHANNEL_E_DISCONN)
+        for raw in channels:
+            app, name = raw.decode().split("\n", 1)
+            base = cs.channel_key(app, name)
+            held = await self.pipe.submit(lambda p, base=base: p.hgetall(base + ":mn"))
+            for account_raw, holder in held.items():
+                if holder.decode() != node:
+                    continue
+                account = account_raw.decode()
+                payload = json.dumps(["l", account, code])
+                await self._script(
+                    cs.LEAVE, app, name, account, node, payload, self.config.default_ttl
+                )
+                activity = c.ChannelActivity(name, account, "leave", code)
+                self._feed(app, c.CHANNEL_EVENT_CHANNEL, activity)
+        self.pipe.submit(lambda p: p.delete(key))
+
+    # --- Special feeds from every node ---------------------------------------------------
+
+    def _feed(self, app: str, channel: str, event: msgspec.Struct) -> None:
+        data = "\n".join((app, channel)) + "\n" + f.encode_event_body(event).decode()
+        self.broker.publish_all("channels", data)
+
+    def _on_feed(self, data: str) -> None:
+        app, channel, body = data.split("\n", 2)
+        try:
+            event = f.decode_event(body.encode())
+        except msgspec.MsgspecError:
+            return
+        Channels._feed(self, app, channel, event)
