@@ -2,6 +2,9 @@
 
     python installer/build.py              # dist/sigphone/ (+ dist/Sigphone-Setup-X.Y.Z.exe on Windows)
     python installer/build.py --self-test  # ... then run the bundle's --self-test
+    python installer/build.py --dist D --work W  # artefacts in D, intermediate files in W
+
+installer/windows-on-wine.sh runs it with a Windows Python under Wine (docs/install.md).
 
 Needs the app installed with its extras (``pip install '.[gui,media]' pyinstaller``).
 """
@@ -28,7 +31,7 @@ def version() -> str:
     return __version__
 
 
-def version_file(ver: str) -> Path:
+def version_file(ver: str, work: Path) -> Path:
     """Windows version resource (shown in Explorer's file properties)."""
     nums = [int(p) for p in ver.split(".")[:3] if p.isdigit()] + [0, 0, 0, 0]
     tup = tuple(nums[:4])
@@ -48,15 +51,15 @@ def version_file(ver: str) -> Path:
   ]
 )
 """
-    path = BUILD / "version_info.txt"
+    path = work / "version_info.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def icon() -> Path | None:
-    """resources/sigphone.ico, made from resources/icons/sigphone.svg with Qt if needed."""
-    ico = BUILD / "sigphone.ico"
+def icon(work: Path) -> Path | None:
+    """sigphone.ico in ``work``, made from the app's SVG icon with Qt."""
+    ico = work / "sigphone.ico"
     for svg in (
         ROOT / "resources" / "icons" / "sigphone.svg",
         ROOT / "resources" / "sigphone.svg",
@@ -100,20 +103,23 @@ def folder_size(path: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--self-test", action="store_true", help="run the bundle's self-test")
+    parser.add_argument("--dist", type=Path, default=DIST, help="where the artefacts go")
+    parser.add_argument("--work", type=Path, default=BUILD, help="intermediate files")
     args = parser.parse_args()
+    dist, work = args.dist.resolve(), args.work.resolve()
     ver = version()
-    env = {**os.environ, "SIGPHONE_VERSION_FILE": str(version_file(ver))}
-    ico = icon()
+    env = {**os.environ, "SIGPHONE_VERSION_FILE": str(version_file(ver, work))}
+    ico = icon(work)
     if ico is not None:
         env["SIGPHONE_ICON"] = str(ico)
     started = time.monotonic()
     subprocess.run(
         [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
-         "--distpath", str(DIST), "--workpath", str(BUILD / "pyinstaller"),
+         "--distpath", str(dist), "--workpath", str(work / "pyinstaller"),
          str(ROOT / "installer" / "sigphone.spec")],
         check=True, env=env, cwd=ROOT,
     )
-    bundle = DIST / "sigphone"
+    bundle = dist / "sigphone"
     print(f"bundle: {bundle} ({folder_size(bundle) / 1e6:.0f} MB, "
           f"built in {time.monotonic() - started:.0f} s)")
 
@@ -123,9 +129,9 @@ def main() -> int:
         candidate = default / "Inno Setup 6" / "ISCC.exe"
         iscc = iscc or (str(candidate) if candidate.exists() else None)
     if iscc:
-        subprocess.run([iscc, f"/DAppVersion={ver}", f"/DBundleDir={bundle}",
-                        f"/O{DIST}", str(ROOT / "installer" / "sigphone.iss")], check=True)
-        print(f"installer: {DIST / f'Sigphone-Setup-{ver}.exe'}")
+        subprocess.run([iscc, "/Q", f"/DAppVersion={ver}", f"/DBundleDir={bundle}",
+                        f"/O{dist}", str(ROOT / "installer" / "sigphone.iss")], check=True)
+        print(f"installer: {dist / f'Sigphone-Setup-{ver}.exe'}")
     else:
         print("installer: skipped (Inno Setup's ISCC not found; it runs on Windows)")
 

@@ -60,7 +60,10 @@ Root: HKA; Subkey: "Software\Classes\sigphone"; ValueType: string; ValueName: ""
 Root: HKA; Subkey: "Software\Classes\sigphone"; ValueType: string; ValueName: "URL Protocol"; ValueData: ""; Tasks: urlhandlers
 Root: HKA; Subkey: "Software\Classes\sigphone\DefaultIcon"; ValueType: string; ValueName: ""; ValueData: """{app}\sigphone.exe"",0"; Tasks: urlhandlers
 Root: HKA; Subkey: "Software\Classes\sigphone\shell\open\command"; ValueType: string; ValueName: ""; ValueData: """{app}\sigphone.exe"" ""%1"""; Tasks: urlhandlers
-; Offer Sigphone in Windows' "Default apps" list for the tel: protocol.
+; Offer Sigphone in Windows' "Default apps" list for the tel: protocol. Software\Sigphone itself
+; goes too when empty (entries are undone in reverse order: Capabilities first); without it the
+; uninstaller left an empty key (installer/windows-on-wine.sh caught it).
+Root: HKA; Subkey: "Software\Sigphone"; Flags: uninsdeletekeyifempty; Tasks: urlhandlers
 Root: HKA; Subkey: "Software\Sigphone\Capabilities"; ValueType: string; ValueName: "ApplicationName"; ValueData: "Sigphone"; Flags: uninsdeletekey; Tasks: urlhandlers
 Root: HKA; Subkey: "Software\Sigphone\Capabilities"; ValueType: string; ValueName: "ApplicationDescription"; ValueData: "Sigphone softphone"; Tasks: urlhandlers
 Root: HKA; Subkey: "Software\Sigphone\Capabilities\URLAssociations"; ValueType: string; ValueName: "tel"; ValueData: "tel"; Tasks: urlhandlers

@@ -255,6 +255,10 @@ def main(argv: list[str] | None = None, phone_set: PhoneSetFactory | None = None
             print("sigphone is not running", flush=True)
             return 1
         if not instance.listen():
+            # Another launch became first since our forward() (two clicks on one link).
+            if instance.hand_over(args.link or "show"):
+                print("sigphone is already running: handed over", flush=True)
+                return 0
             log.warning("single-instance socket unavailable; links will open new windows")
             instance = None
 

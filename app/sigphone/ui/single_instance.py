@@ -4,14 +4,22 @@ The first instance listens on a QLocalServer (a named pipe on Windows, a Unix so
 elsewhere); a later launch (e.g. a clicked ``tel:`` link) connects, writes one line and
 quits. Connecting happens before the event loop starts, so the short blocking wait is not on
 a running GUI.
+
+Who is first must be decided atomically, for two launches racing (a double click on a link).
+QLocalServer.listen does not: Qt opens a Windows pipe name as many times as it is asked, and
+on Unix (with UserAccessOption) it renames its socket over a live one. Both seen by the tests
+(tests/ui/test_single_instance.py; tests/windows under Wine). So a lock file decides; Qt's
+QLockFile takes over the lock of a process that died, and the socket of a crashed run with it.
 """
 
 from __future__ import annotations
 
 import getpass
 import hashlib
+import time
+from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QDir, QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 __all__ = ["SingleInstance", "instance_name"]
@@ -30,6 +38,7 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self.name = name
         self.server: QLocalServer | None = None
+        self._lock: QLockFile | None = None  # held while this process is the first
 
     def forward(self, message: str, timeout_ms: int = 1000) -> bool:
         """True if a running instance took ``message`` (then this process should exit)."""
@@ -45,14 +54,30 @@ class SingleInstance(QObject):
             socket.waitForDisconnected(timeout_ms)
         return ok
 
+    def hand_over(self, message: str, within: float = 5.0) -> bool:
+        """``forward`` until the first instance listens: it may have won the race a moment
+        ago and not be listening yet."""
+        deadline = time.monotonic() + within
+        while not self.forward(message):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
     def listen(self) -> bool:
-        """Become the first instance; a stale socket of a crashed run is removed first."""
+        """Become the first instance; False if another process already is."""
+        lock = QLockFile(str(Path(QDir.tempPath()) / f"{self.name}.lock"))
+        lock.setStaleLockTime(0)  # stale only when its process is gone, however old
+        if not lock.tryLock(0):
+            return False
         server = QLocalServer(self)
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         if not server.listen(self.name):
-            QLocalServer.removeServer(self.name)
+            QLocalServer.removeServer(self.name)  # we hold the lock: a crashed run's socket
             if not server.listen(self.name):
+                lock.unlock()
                 return False
+        self._lock = lock
         server.newConnection.connect(self._on_connection)
         self.server = server
         return True
@@ -61,6 +86,9 @@ class SingleInstance(QObject):
         if self.server is not None:
             self.server.close()
             self.server = None
+        if self._lock is not None:
+            self._lock.unlock()
+            self._lock = None
 
     def _on_connection(self) -> None:
         assert self.server is not None
