@@ -1,6 +1,6 @@
 """Build the Windows (or Linux, for CI) bundle: PyInstaller onedir, then Inno Setup if present.
 
-    python installer/build.py              # dist/sigphone/ (+ dist/Sigphone-Setup-X.Y.Z.exe on Windows)
+    python installer/build.py              # dist/sigphone/ (+ Sigphone-Setup-X.Y.Z.exe on Windows)
     python installer/build.py --self-test  # ... then run the bundle's --self-test
     python installer/build.py --dist D --work W  # artefacts in D, intermediate files in W
 
@@ -114,23 +114,48 @@ def main() -> int:
         env["SIGPHONE_ICON"] = str(ico)
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
-         "--distpath", str(dist), "--workpath", str(work / "pyinstaller"),
-         str(ROOT / "installer" / "sigphone.spec")],
-        check=True, env=env, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "PyInstaller",
+            "--noconfirm",
+            "--clean",
+            "--log-level",
+            "WARN",
+            "--distpath",
+            str(dist),
+            "--workpath",
+            str(work / "pyinstaller"),
+            str(ROOT / "installer" / "sigphone.spec"),
+        ],
+        check=True,
+        env=env,
+        cwd=ROOT,
     )
     bundle = dist / "sigphone"
-    print(f"bundle: {bundle} ({folder_size(bundle) / 1e6:.0f} MB, "
-          f"built in {time.monotonic() - started:.0f} s)")
+    print(
+        f"bundle: {bundle} ({folder_size(bundle) / 1e6:.0f} MB, "
+        f"built in {time.monotonic() - started:.0f} s)"
+    )
 
     iscc = shutil.which("iscc") or shutil.which("ISCC")
     if sys.platform == "win32":
-        default = Path(os.environ.get("ProgramFiles(x86)", "C:/Program Files (x86)"))
+        # Windows environment names are case-insensitive (os.environ upper-cases them there).
+        default = Path(os.environ.get("PROGRAMFILES(X86)", "C:/Program Files (x86)"))
         candidate = default / "Inno Setup 6" / "ISCC.exe"
         iscc = iscc or (str(candidate) if candidate.exists() else None)
     if iscc:
-        subprocess.run([iscc, "/Q", f"/DAppVersion={ver}", f"/DBundleDir={bundle}",
-                        f"/O{dist}", str(ROOT / "installer" / "sigphone.iss")], check=True)
+        subprocess.run(
+            [
+                iscc,
+                "/Q",
+                f"/DAppVersion={ver}",
+                f"/DBundleDir={bundle}",
+                f"/O{dist}",
+                str(ROOT / "installer" / "sigphone.iss"),
+            ],
+            check=True,
+        )
         print(f"installer: {dist / f'Sigphone-Setup-{ver}.exe'}")
     else:
         print("installer: skipped (Inno Setup's ISCC not found; it runs on Windows)")
