@@ -24,6 +24,7 @@ from ..protocol import frames as f
 from ..protocol.client import ClientProtocol, LoggedIn, LoginRefused, Received, logout_code
 from ..protocol.errors import ErrorCode, SignalError
 from ..protocol.limits import MAX_WIRE_BYTES
+from ..protocol.log_redaction import frame_safe_logger
 
 if TYPE_CHECKING:
     from .signal import Signal
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["NETWORK_ERRORS", "ClientConnection", "Link", "LinkOwner"]
 
 log = logging.getLogger("sigphone.sdk")
+_FRAME_SAFE_LOGGER = frame_safe_logger("sigphone.sdk.websocket")
 
 #: Errors worth another connection attempt (the network, not the server's verdict).
 NETWORK_ERRORS = (OSError, TimeoutError, ConnectionClosed, InvalidHandshake, EOFError)
@@ -118,6 +120,8 @@ class Link:
             ping_interval=sig.ping_interval,
             ping_timeout=sig.ping_interval,
             close_timeout=1.0,
+            # Frame logging at DEBUG would quote message bodies (protocol/log_redaction.py).
+            logger=_FRAME_SAFE_LOGGER,
             proxy=None,
             user_agent_header=f"sigphone-sdk/{__version__}",
         )

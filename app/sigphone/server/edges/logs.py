@@ -1,33 +1,10 @@
-"""No message body ever reaches a log, at any level.
-
-At DEBUG the websockets library logs every frame it sends and receives with the start of
-its text (``< TEXT '{"op":"send","peer":"bob","msg":"…' [123 bytes]``): private messages
-in the log file. The server's connections log through this logger instead, whose filter
-keeps the frame's kind and size and drops its contents. Our own log lines never format a
-message, an attribute value or an exception's text (which can quote its input).
-"""
+"""The logger the server's WebSocket connections use: frames are logged by kind and size,
+never with their text (protocol/log_redaction.py says why)."""
 
 from __future__ import annotations
 
-import logging
-
-from websockets.frames import Frame
+from sigphone.protocol.log_redaction import RedactFrames, frame_safe_logger
 
 __all__ = ["FRAME_SAFE_LOGGER", "RedactFrames"]
 
-
-class RedactFrames(logging.Filter):
-    """Replaces every Frame argument of a record by its opcode and length."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, tuple) and any(isinstance(a, Frame) for a in args):
-            record.args = tuple(
-                f"{a.opcode.name} [{len(a.data)} bytes]" if isinstance(a, Frame) else a
-                for a in args
-            )
-        return True
-
-
-FRAME_SAFE_LOGGER = logging.getLogger("sigphone.server.websocket")
-FRAME_SAFE_LOGGER.addFilter(RedactFrames())
+FRAME_SAFE_LOGGER = frame_safe_logger("sigphone.server.websocket")
