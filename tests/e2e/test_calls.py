@@ -16,23 +16,13 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from sigphone.protocol import decode_client
 from sigphone.protocol.call_payloads import InviteExtra, read_invite_extra
-from sigphone.protocol.calls import check_dtmf, parse_invite_extra
+from sigphone.protocol.calls import CALL_EVENTS, check_dtmf, parse_invite_extra
 from sigphone.sdk import Call, ErrorCode, Session, SignalError
 from sigphone.server import SignalServer
 from sigphone.server.services.calls import CallConfig
 
 from ..support.config import APP, NO_TOKEN, fast_config, fast_signal
 from ..support.waiting import until
-
-EVENTS = (
-    "received_by_peer",
-    "accepted_by_peer",
-    "refused_by_peer",
-    "failed",
-    "end_by_peer",
-    "end_by_myself",
-    "msg",
-)
 
 
 class Phone:
@@ -50,7 +40,7 @@ class Phone:
 
     def watch(self, call: Call) -> None:
         log = self.logs.setdefault(call.id, [])
-        for what in EVENTS:
+        for what in CALL_EVENTS:
             setattr(call, f"on_invite_{what}", lambda extra, w=what: log.append((w, extra)))
 
     async def call(self, peer: str, channel: str = "room", extra: str = "") -> Call:

@@ -17,18 +17,10 @@ from sigphone.protocol.call_payloads import (
     read_accept_sdp,
     read_invite_extra,
 )
+from sigphone.protocol.calls import CALL_EVENTS
 
 from ..support.media_helpers import Collected
 
-_WHAT = (
-    "received_by_peer",
-    "accepted_by_peer",
-    "refused_by_peer",
-    "failed",
-    "end_by_peer",
-    "end_by_myself",
-    "msg",
-)
 _OVER = {"refused_by_peer", "failed", "end_by_peer", "end_by_myself"}
 
 
@@ -47,7 +39,7 @@ class Events:
         self.call = call
         self.media = media
         self.seen: list[tuple[str, str]] = []
-        for name in _WHAT:
+        for name in CALL_EVENTS:
             setattr(call, "on_invite_" + name, self._make(name))
 
     def _make(self, name: str) -> Any:
