@@ -342,8 +342,13 @@ class Channels:
         for attr, period in periods.items():
             if period:
                 self._refresh(ch, attr, period)
-            elif ch.attrs.pop(attr, None) is not None:  # no longer maintained: not stale
-                self._broadcast(ch, c.ChannelAttrUpdated(ch.name, attr, "", "del"))
+            else:
+                self._stop_counter(ch, attr)
+
+    def _stop_counter(self, ch: Channel, attr: str) -> None:
+        """A counter no longer maintained is deleted, so that it never shows a stale value."""
+        if ch.attrs.pop(attr, None) is not None:
+            self._broadcast(ch, c.ChannelAttrUpdated(ch.name, attr, "", "del"))
 
     def _refresh(self, ch: Channel, attr: str, period: int) -> None:
         value = str(len(ch.members) if attr == "_member_num" else ch.total)

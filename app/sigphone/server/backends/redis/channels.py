@@ -422,21 +422,9 @@ class ClusterChannels(Channels):
 
     # --- Auto-updated counters: every node with members runs them; Redis keeps one value --
 
-    def _restart_refreshers(self, ch: Channel) -> None:
-        for handle in ch.refreshers.values():
-            handle.cancel()
-        ch.refreshers.clear()
-        num_period = ch.settings.get("_auto_update_num", 0)
-        total_period = ch.settings.get("_auto_update_total_num", 0)
-        periods = {
-            "_member_num": num_period,
-            "_total_member_num": total_period if num_period else 0,
-        }
-        for attr, period in periods.items():
-            if period:
-                self._refresh(ch, attr, period)
-            elif attr in ch.attrs:
-                self._refresh_script(ch, attr, "off")
+    def _stop_counter(self, ch: Channel, attr: str) -> None:
+        if attr in ch.attrs:
+            self._refresh_script(ch, attr, "off")
 
     def _refresh(self, ch: Channel, attr: str, period: int) -> None:
         self._refresh_script(ch, attr, "num" if attr == "_member_num" else "total")
