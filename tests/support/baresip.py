@@ -1,4 +1,4 @@
-"""baresip as a far SIP phone for the gateway tests (RECIPES.md, "SIP").
+"""baresip as a far SIP phone for the gateway tests (docs/sip-gateway.md, "Tests").
 
 It listens on 127.0.0.1 only, auto-answers, plays a sine (``ausine``) as its microphone,
 records what it hears (``sndfile``: ``dump-*-dec.wav``) and reports events as netstring JSON

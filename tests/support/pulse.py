@@ -1,6 +1,6 @@
 """A private PulseAudio daemon with virtual devices, for the full-path audio tests.
 
-Two null sinks (RECIPES.md): whatever is played into ``vmic_src`` is what the app records
+Two null sinks (docs/media.md): whatever is played into ``vmic_src`` is what the app records
 from the default source ``vmic_src.monitor`` (its "microphone"), and the default sink
 ``vspk`` is the app's "speaker", recorded through ``vspk.monitor``. Feeding and recording go
 through ``pacat``/``parec`` in their own processes, like a person next to the PC.

@@ -1,4 +1,5 @@
-"""sipp as a scripted SIP peer (RECIPES.md, "SIP"): run a scenario, wait for its verdict."""
+"""sipp as a scripted SIP peer (docs/sip-gateway.md, "Tests"): run a scenario, wait for
+its verdict."""
 
 from __future__ import annotations
 

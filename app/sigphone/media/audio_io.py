@@ -36,7 +36,7 @@ __all__ = ["AudioEvent", "AudioIO"]
 log = logging.getLogger("sigphone.media")
 
 #: How long a started stream may take to deliver its first callback before we call it dead
-#: (PulseAudio's first duplex callback took 1.8 s in RECIPES.md) and how long a running one
+#: (PulseAudio's first duplex callback took 1.8 s on our CI machine) and how long a running one
 #: may go quiet.
 FIRST_CALLBACK_TIMEOUT = 5.0
 STALL_TIMEOUT = 4.0

@@ -5,7 +5,7 @@ rest of the gateway sees ``SipStack`` (start, stop, place a call, incoming calls
 ``SipCall`` (answer, hang up, DTMF, audio) and ``CallHandler`` (what happened to a call),
 all in plain Python types.
 
-Threading (RECIPES.md, "SIP"): pjsip runs with no worker thread of its own
+Threading (docs/sip-gateway.md, "Threading"): pjsip runs with no worker thread of its own
 (``threadCnt = 0``); a task on the asyncio loop polls ``libHandleEvents`` every few
 milliseconds, so every SIP callback runs on the loop's thread. Handlers are still called
 through ``loop.call_soon``, never from inside a pjsip callback, so a handler may hang up or
@@ -41,7 +41,7 @@ log = logging.getLogger("sigphone.sipgw.sip")
 
 #: Poll interval of the pjsip event loop (SIP timers and sockets), seconds.
 POLL_SECONDS = 0.005
-#: pjsua's status when the answer has no telephone-event (RECIPES.md).
+#: pjsua's status when the answer has no telephone-event (docs/sip-gateway.md, "Codecs and DTMF").
 _NO_RFC2833 = "PJMEDIA_RTP_EREMNORFC2833"
 _USER = re.compile(r"^(?:sips?:([^@;>]+)@|tel:([^;>]+))")
 _ANGLE = re.compile(r"<([^>]*)>")
@@ -243,7 +243,7 @@ class _PjCall(pj.Call):
     def onCallState(self, prm: Any) -> None:
         owner = self.owner
         stack = owner.stack
-        ci = self.getInfo()  # keep it in a variable (RECIPES.md: the temporary is freed)
+        ci = self.getInfo()  # keep it in a variable (pjsua2 frees a temporary CallInfo at once)
         state = ci.state
         owner.status = ci.lastStatusCode
         handler = owner.handler
@@ -356,7 +356,8 @@ class SipStack:
 
     async def stop(self) -> None:
         """Hang up every call, wait for pjsip to finish them, then destroy it (the order
-        matters: a live audio port aborts the process in libDestroy, RECIPES.md)."""
+        matters: a live audio port aborts the process in libDestroy; docs/sip-gateway.md,
+        "Threading")."""
         ep = self._ep
         if ep is None:
             return
@@ -435,7 +436,7 @@ class SipStack:
             ac.mediaConfig.transportConfig.publicAddress = cfg.host
         if cfg.rtp_port:
             ac.mediaConfig.transportConfig.port = cfg.rtp_port
-        ac.mediaConfig.lockCodecEnabled = False  # else an extra re-INVITE (RECIPES.md)
+        ac.mediaConfig.lockCodecEnabled = False  # else pjsua sends an extra re-INVITE
         creds = cfg.credentials
         if creds is not None:
             ac.sipConfig.authCreds.append(
