@@ -418,7 +418,7 @@ class Channels:
             self._leave(session, ch, ErrorCode.LEAVECHANNEL_E_BYUSER)
         return {}
 
-    def remove_member(self, app: str, channel: str, account: str) -> bool:
+    def remove_member(self, app: str, channel: str, account: str) -> SyncOrFuture[bool]:
         """An administrator removes ``account`` from ``channel`` (Server API): it gets
         on_channel_leaved(601, LEAVECHANNEL_E_KICKED), the others a user-left event.
         False if the account is not in that channel."""

@@ -44,6 +44,7 @@ from sigphone.protocol.limits import (
 )
 from sigphone.protocol.names import check_name, check_text
 from sigphone.protocol.rate import TokenBucket
+from sigphone.server.backends.redis import admin_scripts as admin
 from sigphone.server.backends.redis import channel_scripts as cs
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.broker import RedisBroker
@@ -123,6 +124,7 @@ class ClusterChannels(Channels):
         self.pipe = broker.pipe
         self.node = broker.node_id
         broker.channel_events = self._on_event
+        broker.member_kicks = self._removed_by_app
         broker.reaped_sessions.append(self._reaped_session)
         broker.reaped_nodes.append(self._reap_node)
         broker.subscribe_all("channels", self._on_feed)
@@ -319,7 +321,8 @@ class ClusterChannels(Channels):
             # Kicked by a login on another node: most often the same SDK moving there, which
             # rejoins with its offset. Its membership stays in Redis for MOVE_GRACE seconds so
             # that it moves (and recovers) instead of leaving and coming back with a gap.
-            defer = MOVE_GRACE if code == ErrorCode.LOGOUT_E_KICKED else 0.0
+            moving = code == ErrorCode.LOGOUT_E_KICKED and not session.by_app
+            defer = MOVE_GRACE if moving else 0.0
             self._leave(session, ch, c.leave_code(code), defer=defer)
         self._feed(session.app, c.USER_ONLINE_CHANNEL, c.UserOnline(session.account, 0, int(code)))
 
@@ -350,6 +353,70 @@ class ClusterChannels(Channels):
         activity = c.ChannelActivity(ch.name, session.account, "leave", int(code))
         self._feed(ch.app, c.CHANNEL_EVENT_CHANNEL, activity)
         self._drop_if_unused(ch)
+
+    def remove_member(self, app: str, channel: str, account: str) -> asyncio.Future[bool]:
+        """The app removes ``account`` from ``channel`` (Server API), on whichever node holds
+        it (admin_scripts.REMOVE_MEMBER). True if it was a member. A holder that cannot be
+        told (dead, or cut off from Redis) is not waited for: the member leaves in Redis with
+        601 from here, as that node's reaper would have it leave with 604 later."""
+        check_name(channel, "channel")
+        check_name(account, "account")
+        return asyncio.ensure_future(self._remove(app, channel, account))
+
+    async def _remove(self, app: str, channel: str, account: str) -> bool:
+        base = cs.channel_key(app, channel)
+        found = await self.pipe.submit(
+            lambda p: self.pipe.script(
+                p, admin.REMOVE_MEMBER, 0, base, app, channel, account, self.node
+            ),
+            _text,
+        )
+        holder, _, reached = found.partition("\n")
+        if not holder:
+            return False
+        if int(reached) < 0:  # held here
+            return await self._remove_here(app, channel, account)
+        if int(reached) > 0:  # that node removes it (its 'a' message)
+            return True
+        return await self._leave_in_redis(app, channel, account, holder)
+
+    def _removed_by_app(self, app: str, channel: str, account: str) -> None:
+        """Another node's Server API removes a member this node holds."""
+        fut = self._remove_here(app, channel, account)
+        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+
+    def _remove_here(self, app: str, channel: str, account: str) -> asyncio.Future[bool]:
+        """Remove a member this node holds: its session leaves (601 to it), or, if the session
+        is gone (kicked by a login elsewhere, its membership kept for MOVE_GRACE), the
+        membership leaves in Redis."""
+        session = self.hub.sessions.get((app, account))
+        ch = None if session is None else self.joined.get(session)
+        if session is not None and ch is not None and ch.name == channel:
+            self._leave(session, ch, ErrorCode.LEAVECHANNEL_E_KICKED)
+            done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            done.set_result(True)
+            return done
+        return self._leave_in_redis(app, channel, account, self.node)
+
+    def _leave_in_redis(
+        self, app: str, channel: str, account: str, holder: str
+    ) -> asyncio.Future[bool]:
+        """The member held by ``holder`` leaves (601) in Redis; False if it was not (or no
+        longer) a member held there."""
+        code = int(ErrorCode.LEAVECHANNEL_E_KICKED)
+        payload = json.dumps(["l", account, code])
+        fut = self._script(
+            cs.LEAVE, app, channel, account, holder, payload, self.config.default_ttl
+        )
+
+        def left(offset: str) -> bool:
+            if not offset:
+                return False
+            activity = c.ChannelActivity(channel, account, "leave", code)
+            self._feed(app, c.CHANNEL_EVENT_CHANNEL, activity)
+            return True
+
+        return _then(fut, left)
 
     def _drop_if_unused(self, ch: Replica) -> None:
         if ch.members or ch.pending:
