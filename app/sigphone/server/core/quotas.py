@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sigphone.protocol.errors import ErrorCode, SignalError
+
 __all__ = ["Quotas"]
 
 
@@ -27,3 +29,17 @@ class Quotas:
     inbox_share_per_sender: int = 1_000
     #: Bytes of undelivered messages in the whole store (message text, UTF-8).
     store_bytes: int = 2 * 1024**3
+
+    def app_channels_full(self) -> SignalError:
+        """The refusal of a channel created from outside past ``attr_channels_per_app``
+        (the same text on one server and on a cluster)."""
+        return SignalError(
+            ErrorCode.GENERAL_E_FAILED,
+            f"quota: this app has {self.attr_channels_per_app} channels without members",
+        )
+
+    def user_channels_full(self) -> SignalError:
+        return SignalError(
+            ErrorCode.GENERAL_E_FAILED,
+            f"quota: you created {self.attr_channels_per_user} channels without joining them",
+        )

@@ -239,15 +239,9 @@ class Channels:
     def _check_creation_quota(self, app: str, creator: str) -> None:
         quotas = self.quotas
         if self.created[(app, "*")] >= quotas.attr_channels_per_app:
-            raise SignalError(
-                ErrorCode.GENERAL_E_FAILED,
-                f"quota: this app has {quotas.attr_channels_per_app} channels without members",
-            )
+            raise quotas.app_channels_full()
         if creator and self.created[(app, creator)] >= quotas.attr_channels_per_user:
-            raise SignalError(
-                ErrorCode.GENERAL_E_FAILED,
-                f"quota: you created {quotas.attr_channels_per_user} channels without joining them",
-            )
+            raise quotas.user_channels_full()
 
     def _uncount(self, ch: Channel) -> None:
         """The channel got a member or expired: no longer on its creator's quota."""
@@ -555,6 +549,10 @@ class Channels:
                     ErrorCode.SENDMESSAGE_E_OTHER,
                     f"large channel: at most {self.config.user_rate_large:g} message/s per user",
                 )
+        self._take_channel_rate(ch, large, now)
+
+    def _take_channel_rate(self, ch: Channel, large: bool, now: float) -> None:
+        """The channel's own budget: _sendmsg_limit, else the large-channel rate."""
         channel_bucket = ch.send_bucket
         if channel_bucket is None and large:
             channel_bucket = ch.large_bucket

@@ -13,8 +13,10 @@ it from the history, or, if the history was trimmed past it (or Redis lost its d
 epoch), a fresh snapshot marked ``gap``. Pub/sub losses (a Redis restart, a cut) are repaired
 the same way: the node rejoins its members with its replica's offset.
 
-Per node, not cluster-wide (docs/deployment.md): the rate limits of large channels and of
-``_sendmsg_limit`` / ``_setattr_limit`` are counted by each node for its own members.
+Cluster-wide in Redis, inside the scripts that make the change (no extra round trip): the
+channel's rate budgets (``_sendmsg_limit``, the large-channel rate, ``_setattr_limit``) and the
+quotas of channels created from outside. The per-user rate of a large channel stays with the
+node of the user's one session (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ from sigphone.protocol.limits import (
     MAX_MSG_ID_CHARS,
 )
 from sigphone.protocol.names import check_name, check_text
-from sigphone.protocol.rate import TokenBucket
 from sigphone.server.backends.redis import admin_scripts as admin
 from sigphone.server.backends.redis import channel_scripts as cs
 from sigphone.server.backends.redis import scripts as s
@@ -172,17 +173,18 @@ class ClusterChannels(Channels):
         large = ch is not None and len(ch.members) > self.config.large_threshold
         check_text(msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS)
         payload = json.dumps(["m", sender, msg], ensure_ascii=False)
-        self._script(cs.POST, app, name, "", payload, "", 0, "")
+        # The app's own server is not a member: outside the channel's rate budget.
+        self._script(cs.POST, app, name, "", payload, "", 0, "", "0", 0, 0)
         return self.member_count(app, name)
 
     def set_attr_by_name(
         self, app: str, channel: str, name: str, value: str, creator: str = ""
     ) -> asyncio.Future[ReplyData]:
         """Any channel's attribute (a missing one is created in Redis and expires after its
-        TTL). The quotas of channels created from outside are the embedded server's only:
-        counting them cluster-wide is not done (docs/deployment.md)."""
+        TTL), within the quotas of channels created from outside, counted in Redis
+        (channel_scripts.ATTR) for the whole cluster."""
         self.attr_channel(app, channel)  # special channels have none
-        return self._attr(app, channel, "set", name, value)
+        return self._attr(app, channel, "set", name, value, creator=creator, outside=True)
 
     def del_attr_by_name(self, app: str, channel: str, name: str) -> asyncio.Future[ReplyData]:
         self.attr_channel(app, channel)
@@ -194,20 +196,27 @@ class ClusterChannels(Channels):
         return self._attr(app, channel, "clear", "", "")
 
     def _attr(
-        self, app: str, channel: str, op: str, name: str, value: str
+        self,
+        app: str,
+        channel: str,
+        op: str,
+        name: str,
+        value: str,
+        *,
+        creator: str = "",
+        outside: bool = False,
     ) -> asyncio.Future[ReplyData]:
         if op == "set":
             check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
             check_text(value, "attribute value", MAX_CHANNEL_ATTR_VALUE_CHARS)
             c.check_builtin_value(name, value)
-        ch = self.channels.get((app, channel))
-        if ch is not None:
-            self._take_attr_rate(ch)
         kind = {"set": "update", "del": "del", "clear": "clear"}[op]
         payload = json.dumps(["a", kind, name, value], ensure_ascii=False)
+        quotas = self.quotas
         fut = self._script(
             cs.ATTR, app, channel, op, name, value, payload, MAX_ATTRS_PER_CHANNEL,
-            self.config.default_ttl, secrets.token_hex(8),
+            self.config.default_ttl, secrets.token_hex(8), "1" if outside else "0", creator,
+            quotas.attr_channels_per_user, quotas.attr_channels_per_app,
         )  # fmt: skip
 
         def done(result: str) -> ReplyData:
@@ -215,6 +224,15 @@ class ClusterChannels(Channels):
                 raise SignalError(
                     ErrorCode.GENERAL_E_LARGE_PARAM,
                     f"a channel holds at most {MAX_ATTRS_PER_CHANNEL} attributes",
+                )
+            if result == "?a":
+                raise quotas.app_channels_full()
+            if result == "?u":
+                raise quotas.user_channels_full()
+            if result.startswith("~"):
+                raise SignalError(
+                    ErrorCode.GENERAL_E_FAILED,
+                    f"_setattr_limit: at most {result[1:]} changes per second",
                 )
             return {}
 
@@ -430,6 +448,13 @@ class ClusterChannels(Channels):
     def _schedule_expiry(self, ch: Channel) -> None:
         return None  # Redis expires an empty channel's keys (channel_scripts.LEAVE)
 
+    def _take_channel_rate(self, ch: Channel, large: bool, now: float) -> None:
+        return None  # one budget for the cluster, spent in Redis (channel_scripts.POST)
+
+    def _apply_setting(self, ch: Channel, name: str) -> None:
+        if name not in ("_sendmsg_limit", "_setattr_limit"):  # Redis's (channel_scripts.py)
+            super()._apply_setting(ch, name)
+
     def _on_send(self, session: ServerSession, frame: c.ChannelSend) -> SyncOrFuture[ReplyData]:
         if frame.msg_id:
             check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
@@ -455,13 +480,20 @@ class ClusterChannels(Channels):
         payload = json.dumps(["m", session.account, frame.msg], ensure_ascii=False)
         mark = s.key("mark", session.app, session.account)
         cseq = frame.cseq if session.client_id else 0
+        config = self.config
         fut = self._script(
-            cs.POST, session.app, name, session.account, payload, session.client_id, cseq, mark
-        )
+            cs.POST, session.app, name, session.account, payload, session.client_id, cseq, mark,
+            "1", config.large_threshold, config.channel_rate_large,
+        )  # fmt: skip
 
         def done(result: str) -> ReplyData:
-            if result == "":
-                exc = SignalError(ErrorCode.SENDMESSAGE_E_OTHER, f"not in channel {name}")
+            if result in ("", "~"):
+                exc = SignalError(
+                    ErrorCode.SENDMESSAGE_E_OTHER,
+                    f"not in channel {name}"
+                    if result == ""
+                    else "the channel's message rate limit is reached",
+                )
                 hub.remember_refusal(session, frame.cseq, exc)
                 raise exc
             return reply
@@ -562,15 +594,9 @@ class ClusterChannels(Channels):
         else:
             ch.attrs.clear()
             changed, ch.settings = list(ch.settings), {}
-        for setting in changed:
+        for setting in changed:  # the rate limits are Redis's (channel_scripts.py)
             if setting in ("_auto_update_num", "_auto_update_total_num"):
                 self._restart_refreshers(ch)
-            elif setting == "_sendmsg_limit":
-                value_ = ch.settings.get(setting, 0)
-                ch.send_bucket = TokenBucket(value_, value_, self.clock()) if value_ else None
-            elif setting == "_setattr_limit":
-                value_ = ch.settings.get(setting, 0)
-                ch.attr_bucket = TokenBucket(value_, value_, self.clock()) if value_ else None
 
     # --- Gaps in this node's channel: rejoin the local members from the replica's offset -----
 
