@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sigphone.protocol.errors import ErrorCode, SignalError
+from sigphone.protocol.limits import MAX_CHANNEL_MSG_CHARS_LARGE
 
 from ..support.cluster import Cluster
 from ..support.config import APP, NO_TOKEN, fast_signal
@@ -160,6 +161,10 @@ async def test_large_channel_rate_is_one_budget_across_nodes(cluster: Cluster):
     members = [await login(cluster.url(i % 2), f"big{i}") for i in range(3)]
     channels = [await m.channel_join("big") for m in members]  # 3 > large_threshold 2
     assert await members[0].channel_query_user_num("big") == 3
+    # Node 2 holds one of the three members, yet knows the channel is large: the size rule.
+    await until(lambda: len(channels[1].members) == 3)
+    err = await refused(channels[1].message_channel_send("x" * (MAX_CHANNEL_MSG_CHARS_LARGE + 1)))
+    assert err.code == ErrorCode.GENERAL_E_LARGE_PARAM
 
     async def send(channel, i: int) -> None:
         await channel.message_channel_send(f"m{i}")

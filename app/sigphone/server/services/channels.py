@@ -534,7 +534,7 @@ class Channels:
     def _check_send(self, session: ServerSession, frame: c.ChannelSend) -> None:
         """Membership, size and rate rules of a channel message; raises SignalError."""
         ch = self._member_channel(session, frame.channel, ErrorCode.SENDMESSAGE_E_OTHER)
-        large = len(ch.members) > self.config.large_threshold
+        large = self._size(ch) > self.config.large_threshold
         check_text(
             frame.msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS
         )
@@ -550,6 +550,10 @@ class Channels:
                     f"large channel: at most {self.config.user_rate_large:g} message/s per user",
                 )
         self._take_channel_rate(ch, large, now)
+
+    def _size(self, ch: Channel) -> int:
+        """The channel's member count (a cluster node holds only some of the members)."""
+        return len(ch.members)
 
     def _take_channel_rate(self, ch: Channel, large: bool, now: float) -> None:
         """The channel's own budget: _sendmsg_limit, else the large-channel rate."""

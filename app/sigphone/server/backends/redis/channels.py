@@ -103,6 +103,8 @@ class Replica(Channel):
     """A node's copy of a channel its members are in (``members``: local ones only)."""
 
     epoch: str = ""  # "" while the first local join is under way (events wait in backlog)
+    #: Members on every node: the count at the snapshot, then each join and leave applied.
+    num: int = 0
     last: Offset = (0, 0)
     backlog: list[tuple[str, str, str]] = field(default_factory=list)
     #: Events up to this offset are in the member's snapshot (or replay): not pushed again.
@@ -170,7 +172,7 @@ class ClusterChannels(Channels):
         check_name(name, "channel")
         check_name(sender, "sender")
         ch = self.channels.get((app, name))
-        large = ch is not None and len(ch.members) > self.config.large_threshold
+        large = ch is not None and self._size(ch) > self.config.large_threshold
         check_text(msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS)
         payload = json.dumps(["m", sender, msg], ensure_ascii=False)
         # The app's own server is not a member: outside the channel's rate budget.
@@ -290,6 +292,7 @@ class ClusterChannels(Channels):
         if ch.pending.get(session) is None or session.closed:
             return reply  # left (or ended) while joining
         if not ch.epoch:  # the node's first member: the replica starts at this snapshot
+            ch.num = num
             self._init_replica(ch, epoch, offset, attrs)
         buffered = ch.pending.pop(session)
         if status == RECOVERED:  # exactly what the member missed, nothing else
@@ -448,6 +451,9 @@ class ClusterChannels(Channels):
     def _schedule_expiry(self, ch: Channel) -> None:
         return None  # Redis expires an empty channel's keys (channel_scripts.LEAVE)
 
+    def _size(self, ch: Channel) -> int:
+        return ch.num if isinstance(ch, Replica) and ch.epoch else len(ch.members)
+
     def _take_channel_rate(self, ch: Channel, large: bool, now: float) -> None:
         return None  # one budget for the cluster, spent in Redis (channel_scripts.POST)
 
@@ -572,8 +578,10 @@ class ClusterChannels(Channels):
         if kind == "m":
             return c.ChannelMessage(ch.name, data[1], data[2], off=off)
         if kind == "j":
+            ch.num += int(live)
             return None if quiet == "1" else c.ChannelUserJoined(ch.name, data[1], off=off)
         if kind == "l":
+            ch.num -= int(live)
             return None if quiet == "1" else c.ChannelUserLeft(ch.name, data[1], off=off)
         _, op, name, value = data
         if live:

@@ -43,11 +43,15 @@ if cseq > 0 then
 elseif ARGV[6] ~= '' then
   repeated = redis.call('EXISTS', 'sig:once:' .. ARGV[6]) == 1
 end
+-- Expired ids are dropped only when a count reaches its quota: most sends pay one ZCARD each.
+local function full(set, quota)
+  if redis.call('ZCARD', set) < quota then return false end
+  redis.call('ZREMRANGEBYSCORE', set, '-inf', ARGV[12])
+  return redis.call('ZCARD', set) >= quota
+end
 if count and not repeated and redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZREMRANGEBYSCORE', qp, '-inf', ARGV[12])
-  if redis.call('ZCARD', qp) >= tonumber(ARGV[10]) then return {SHARE_FULL} end
-  redis.call('ZREMRANGEBYSCORE', qs, '-inf', ARGV[12])
-  if redis.call('ZCARD', qs) >= tonumber(ARGV[11]) then return {SENDER_FULL} end
+  if full(qp, tonumber(ARGV[10])) then return {SHARE_FULL} end
+  if full(qs, tonumber(ARGV[11])) then return {SENDER_FULL} end
 end
 local iid = append()
 if count and iid > 0 then
