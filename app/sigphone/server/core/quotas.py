@@ -3,7 +3,9 @@
 Each bounds what a hostile but authenticated user could otherwise pile up for weeks: channels
 created by attribute calls from outside, undelivered messages on disk, another user's inbox.
 Exceeding one is refused with the request's own seed code (400 for a message, 1001 for a
-channel attribute) and a reason that names the quota. See docs/deployment.md.
+channel attribute) and a reason that names the quota. A cluster counts them in Redis, for
+every node together (backends/redis/quota_scripts.py, channel_scripts.ATTR). See
+docs/deployment.md.
 """
 
 from __future__ import annotations
