@@ -84,9 +84,7 @@ def measure(r: redis.Redis) -> dict[str, float]:
     out: dict[str, float] = {}
     r.flushall()
     out["store a message (scripts.APPEND)"] = _cost(r, s.APPEND, 3, lambda i: _inbox_args(i, None))
-    out["delete it (scripts.DELETE)"] = _cost(
-        r, s.DELETE, 1, lambda i: (f"sig:inbox:app u{i % 100}", i + 1)
-    )
+    out["delete it (scripts.DELETE)"] = _cost(r, s.DELETE, 1, _delete_args)
     r.flushall()
     out["store a message, counted (quota_scripts.APPEND)"] = _cost(
         r, q.APPEND, 3, lambda i: _inbox_args(i, True)
