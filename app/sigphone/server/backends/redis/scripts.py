@@ -2,9 +2,11 @@
 
 A script runs atomically, so what must happen together does: storing a message, moving its
 sender's de-duplication mark and publishing it to the node of the recipient's live session
-is one step, and a node receives the messages of one recipient in inbox-id order. Scripts are
-sent with EVAL (never EVALSHA): after a Redis restart the script cache is empty, and a
-NOSCRIPT refusal in the middle of a batch would reorder it.
+is one step, and a node receives the messages of one recipient in inbox-id order. A script
+goes in full (EVAL) the first time in each batch and by its digest after that (pipe.script):
+after a Redis restart the script cache is empty, and a NOSCRIPT refusal in the middle of a
+batch would reorder it. Neighbouring calls of one script in a batch run inside one call
+(``many``).
 
 Keys (one Redis, not Redis Cluster: scripts name keys they compute):
 
