@@ -220,7 +220,7 @@ def main() -> None:
     p.add_argument(
         "--node-cpu",
         type=float,
-        default=0.4,
+        default=0.3,
         metavar="CORES",
         help="--cluster: each fan-out node's CPU budget (a cgroup v1 quota, needs root); "
         "0 pins each node to its own core instead",

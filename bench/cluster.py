@@ -50,7 +50,7 @@ KEPT_UP_P99_MS = 500.0
 @dataclass
 class Options:
     #: Each fan-out node's CPU budget in cores (0: pin each node to a core instead).
-    node_cpu: float = 0.4
+    node_cpu: float = 0.3
     #: The quota period: short, so that a throttled node stalls for at most this long.
     period_ms: float = 20.0
 
