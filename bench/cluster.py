@@ -251,6 +251,7 @@ async def run_cluster(count: int, s: sc.Settings, opts: Options | None = None) -
     rows += one + many
     ratio = _capacity(many) / _capacity(one) if _capacity(one) else 0.0
     note = sc.Row("scaling", f"{count} nodes / 1 node", "fan-out capacity", ratio)
+    note.extra["ratio"] = f"{ratio:.2f}"
     note.extra["one"] = round(_capacity(one))
     note.extra["many"] = round(_capacity(many))
     note.extra["peak"] = f"{_peak(one):.0f}/{_peak(many):.0f}"
