@@ -9,6 +9,7 @@ AUTH, SELECT), so every URL the cluster accepts works the same.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,6 +45,11 @@ class Subscription:
 
     async def batches(self) -> AsyncIterator[list[tuple[bytes, bytes]]]:
         """(channel, data) of every message, one list per read; ends only by raising."""
+        # Let what the caller started on subscribing run first: the broker's inbox reload
+        # holds every session before its first await, and a message that came in during
+        # the subscription and was pushed before that hold would raise the session's
+        # highest id past messages lost in the gap, which the reload would then skip.
+        await asyncio.sleep(0)
         if self._early:
             early, self._early = self._early, []
             yield early
