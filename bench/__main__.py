@@ -91,9 +91,10 @@ def _median_rows(rows: list[sc.Row]) -> list[sc.Row]:
 async def run(args: argparse.Namespace) -> list[sc.Row]:
     s = sc.Settings.make(args.full)
     if args.cluster:
-        from .cluster import run_cluster
+        from .cluster import Options, run_cluster
 
-        rows = await run_cluster(args.cluster, s)
+        opts = Options(node_cpu=args.node_cpu, period_ms=args.cpu_period_ms)
+        rows = await run_cluster(args.cluster, s, opts)
         print(_table(rows, 0.0))
         if args.json:
             Path(args.json).write_text(
@@ -213,8 +214,22 @@ def main() -> None:
         type=int,
         default=0,
         metavar="N",
-        help="only the cluster run: N nodes on one Redis (each on its own core) against one "
-        "node, fan-out and point-to-point across nodes (needs redis-server)",
+        help="only the cluster run: N nodes on one Redis against one node, fan-out and "
+        "point-to-point across nodes (needs redis-server)",
+    )
+    p.add_argument(
+        "--node-cpu",
+        type=float,
+        default=0.3,
+        metavar="CORES",
+        help="--cluster: each fan-out node's CPU budget (a cgroup v1 quota, needs root); "
+        "0 pins each node to its own core instead",
+    )
+    p.add_argument(
+        "--cpu-period-ms",
+        type=float,
+        default=20.0,
+        help="--cluster: the quota period (a throttled node stalls at most this long)",
     )
     args = p.parse_args()
     args.repeat = args.repeat or (3 if args.full else 1)

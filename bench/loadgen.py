@@ -20,7 +20,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -169,6 +169,8 @@ class RateStep:
     server_cpu_s: float
     client_cpu_s: float
     errors: int
+    #: CPU seconds of the other processes ``run_rate_step`` was asked to watch, by name.
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def saturated(self) -> bool:
@@ -352,11 +354,21 @@ Sender = Callable[[int, int], int]  # (k, due_ns) -> expected deliveries of mess
 
 
 async def run_rate_step(
-    gen: Gen, sender: Sender, rate: float, seconds: float, server_pid: int, drain: float = 5.0
+    gen: Gen,
+    sender: Sender,
+    rate: float,
+    seconds: float,
+    server_pid: int,
+    drain: float = 5.0,
+    watch: dict[str, int] | None = None,
 ) -> RateStep:
-    """Send ``rate`` messages/s for ``seconds`` (open loop), then wait for the stragglers."""
+    """Send ``rate`` messages/s for ``seconds`` (open loop), then wait for the stragglers.
+
+    ``watch`` names more processes (other nodes, Redis) whose CPU the step also reports."""
     import os
 
+    watch = watch or {}
+    other0 = {name: cpu_seconds(pid) for name, pid in watch.items()}
     total = max(1, int(rate * seconds))
     gen._new_step(total)
     gen.errors = 0
@@ -381,6 +393,7 @@ async def run_rate_step(
     end_ns = gen.last_ns or time.monotonic_ns()
     cpu1 = cpu_seconds(server_pid)
     me1 = os.times()
+    other = {name: cpu_seconds(pid) - other0[name] for name, pid in watch.items()}
     hist = gen.hist
     return RateStep(
         offered_msgs=rate,
@@ -393,6 +406,7 @@ async def run_rate_step(
         server_cpu_s=cpu1 - cpu0,
         client_cpu_s=(me1.user + me1.system) - (me0.user + me0.system),
         errors=gen.errors,
+        cpu_s=other,
     )
 
 

@@ -183,10 +183,12 @@ async def calibrate(s: Settings) -> Row:
         await server.stop()
 
 
-async def run_step(gen: Gen, send: Any, rate: float, seconds: float, pid: int) -> RateStep:
+async def run_step(
+    gen: Gen, send: Any, rate: float, seconds: float, pid: int, watch: dict[str, int] | None = None
+) -> RateStep:
     from .loadgen import run_rate_step
 
-    return await run_rate_step(gen, send, rate, seconds, pid)
+    return await run_rate_step(gen, send, rate, seconds, pid, watch=watch)
 
 
 # --- (1) login storm and (4) memory per idle session -------------------------------------

@@ -88,13 +88,14 @@ def ensure_node_modules() -> bool:
 
 async def start_server(
     kind: str,
-    core: int,
+    core: int | None,
     *,
     durable: bool = True,
     src: str | None = None,
     extra: list[str] | None = None,
 ) -> Server:
-    """Start ``kind``: sigphone, websockets, picows or socketio, pinned to ``core``.
+    """Start ``kind``: sigphone, websockets, picows or socketio, pinned to ``core`` (None:
+    not pinned; the cluster bench gives nodes a CPU budget instead, bench/cgroup.py).
 
     ``src`` runs our server from another source tree (its ``app`` folder, e.g. an older
     commit from ``git archive``), for before/after ratios measured in one run; ``extra``
@@ -134,7 +135,11 @@ async def start_server(
     elif src is not None:
         env["PYTHONPATH"] = str(Path(src).resolve())
     proc = subprocess.Popen(
-        taskset(core, argv), stdout=subprocess.PIPE, stderr=None, env=env, cwd=cwd
+        argv if core is None else taskset(core, argv),
+        stdout=subprocess.PIPE,
+        stderr=None,
+        env=env,
+        cwd=cwd,
     )
     assert proc.stdout is not None
     loop = asyncio.get_running_loop()

@@ -5,18 +5,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-import socket
 from pathlib import Path
 
 import pytest
+from bench.redis_server import free_port, redis_argv, wait_listening
 
 from .procserver import stop_child
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["RedisProcess", "free_port"]
 
 
 class RedisProcess:
@@ -39,24 +35,13 @@ class RedisProcess:
 
     async def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        args = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
-        args += ["--dir", str(self.folder), "--daemonize", "no", "--loglevel", "warning"]
-        if self.durable:
-            args += ["--appendonly", "yes", "--appendfsync", self.fsync]
-        else:
-            args += ["--appendonly", "no"]
+        args = redis_argv(
+            self.binary, self.port, str(self.folder), durable=self.durable, fsync=self.fsync
+        )
         self.proc = await asyncio.create_subprocess_exec(
             *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
         )
-        async with asyncio.timeout(20):
-            while True:
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                except OSError:
-                    await asyncio.sleep(0.02)
-                    continue
-                writer.close()
-                break
+        await wait_listening(self.port)
 
     async def kill(self) -> None:
         """SIGKILL: what Redis had not written to disk is gone."""

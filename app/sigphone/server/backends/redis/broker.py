@@ -32,6 +32,7 @@ from sigphone.server.backends.redis import admin_scripts as admin
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.pipe import NETWORK_ERRORS, Build, Pipe, redis_client
 from sigphone.server.backends.redis.store import RedisStore
+from sigphone.server.backends.redis.subscription import Subscription
 
 if TYPE_CHECKING:
     from sigphone.server.core.hub import Hub
@@ -242,7 +243,7 @@ class RedisBroker:
         delay = 0.05
         while True:
             client: Redis = redis_client(self._url, None)
-            pubsub = client.pubsub()
+            pubsub = Subscription(client)
             try:
                 await pubsub.subscribe(s.node_channel(self.node_id), s.FEED_CHANNEL)
                 delay = 0.05
@@ -254,17 +255,15 @@ class RedisBroker:
                     asyncio.create_task(self._reload_all())  # noqa: RUF006 - ends by itself
                     for hook in self.resubscribed:
                         hook()
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if message is None:
-                        continue
-                    if message["channel"] == FEED:
-                        topic, _, data = message["data"].decode().partition("\n")
-                        handler = self._topics.get(topic)
-                        if handler is not None:
-                            handler(data)
-                    else:
-                        self._on_message(message["data"])
+                async for batch in pubsub.batches():
+                    for channel, message in batch:
+                        if channel == FEED:
+                            topic, _, data = message.decode().partition("\n")
+                            handler = self._topics.get(topic)
+                            if handler is not None:
+                                handler(data)
+                        else:
+                            self._on_message(message)
             except asyncio.CancelledError:
                 raise
             except NETWORK_ERRORS as exc:
@@ -273,7 +272,7 @@ class RedisBroker:
                 log.exception("Redis channel listener failed; resubscribing")
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py: untyped
+                    await pubsub.aclose()
                 with contextlib.suppress(Exception):
                     await client.aclose()
             await asyncio.sleep(delay)

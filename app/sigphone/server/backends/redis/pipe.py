@@ -25,13 +25,16 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from sigphone.protocol.errors import ErrorCode, SignalError
+from sigphone.server.backends.redis import scripts as s
 
 __all__ = ["Pipe", "redis_client", "unreachable"]
 
@@ -50,10 +53,26 @@ def unreachable(detail: str = "") -> SignalError:
     return SignalError(ErrorCode.GENERAL_E_FAILED, reason + (f" ({detail})" if detail else ""))
 
 
+class _HiredisPacking(Connection):
+    """Commands packed by hiredis (C) instead of redis-py's Python packer: the same bytes
+    (redis-py's own sync client does this), and packing was 10 % of a sending node's CPU
+    under load (py-spy, docs/benchmarks.md "Cluster")."""
+
+    _packer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        return self._packer.pack(*args)  # type: ignore[no-any-return]  # redis-py: untyped
+
+
 def redis_client(url: str, timeout: float | None) -> Redis:
     """A client that fails fast (no hidden retries): the callers own the retry policy."""
+    # Plain TCP only: rediss:// and unix:// keep the connection class redis-py picks for them.
+    fast: dict[str, Any] = (
+        {"connection_class": _HiredisPacking} if url.startswith("redis://") else {}
+    )
     return Redis.from_url(
         url,
+        **fast,
         socket_timeout=timeout,
         socket_connect_timeout=min(timeout or 1.0, 1.0),
         retry=Retry(NoBackoff(), 0),
@@ -62,12 +81,21 @@ def redis_client(url: str, timeout: float | None) -> Redis:
     )
 
 
+#: At most this many calls of one script share one EVALSHA: Redis runs a script as one step
+#: and serves nobody else meanwhile; 256 appends took 2.1 ms there (INFO commandstats).
+MAX_MERGED = 256
+
+
 @dataclass(slots=True)
 class _Op:
-    build: Build
+    build: Build | None
     parse: Parse
     future: asyncio.Future[Any]
     queued: float
+    #: A script call (``submit_script``): neighbours calling the same script share a command.
+    text: str = ""
+    keys: tuple[Any, ...] = ()
+    args: tuple[Any, ...] = ()
 
 
 class Pipe:
@@ -83,6 +111,8 @@ class Pipe:
         self._shas: dict[str, str] = {}
         #: Scripts already sent in full in the batch being built (see ``script``).
         self._in_batch: set[str] = set()
+        #: script text -> its scripts.many form (see ``submit_script``).
+        self._many: dict[str, str] = {}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="sigphone-redis-pipe")
@@ -123,6 +153,50 @@ class Pipe:
         self._wakeup.set()
         return fut
 
+    def submit_script(
+        self, text: str, keys: tuple[Any, ...], args: tuple[Any, ...], parse: Parse
+    ) -> asyncio.Future[Any]:
+        """Queue one call of a Lua script. Consecutive calls of the same script in a batch go
+        out as one EVALSHA (scripts.many): under load a batch is mostly sends (or mostly
+        acknowledged deletes), and redis-py's work per command (building, packing, parsing
+        the reply) was about a fifth of a sending node's CPU (py-spy, docs/benchmarks.md
+        "Cluster"). Order is unchanged: only neighbours merge, and they run one after the
+        other inside the merged call."""
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Op(None, parse, fut, time.monotonic(), text, keys, args))
+        self._wakeup.set()
+        return fut
+
+    def _build(self, p: Pipeline, batch: list[_Op]) -> list[int]:
+        """Add the batch's commands; the number of operations each command answers for."""
+        sizes: list[int] = []
+        i, n = 0, len(batch)
+        while i < n:
+            op = batch[i]
+            if op.build is not None:
+                op.build(p)
+                sizes.append(1)
+                i += 1
+                continue
+            j = i + 1
+            while j < n and j - i < MAX_MERGED and batch[j].text == op.text:
+                j += 1
+            if j - i == 1:
+                self.script(p, op.text, len(op.keys), *op.keys, *op.args)
+            else:
+                keys: list[Any] = []
+                args: list[Any] = [j - i]
+                for other in batch[i:j]:
+                    keys += other.keys
+                    args += (len(other.keys), len(other.args), *other.args)
+                merged = self._many.get(op.text)
+                if merged is None:
+                    merged = self._many[op.text] = s.many(op.text)
+                self.script(p, merged, len(keys), *keys, *args)
+            sizes.append(j - i)
+            i = j
+        return sizes
+
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
@@ -138,8 +212,7 @@ class Pipe:
             attempt += 1
             pipe = self.client.pipeline(transaction=False)
             self._in_batch.clear()
-            for op in batch:
-                op.build(pipe)
+            sizes = self._build(pipe, batch)
             try:
                 remaining = max(deadline - time.monotonic(), 0.05)
                 async with asyncio.timeout(remaining):
@@ -160,19 +233,34 @@ class Pipe:
                 return
             self.reachable = True
             self.last_ok = time.monotonic()
-            for op, reply in zip(batch, replies, strict=True):
-                if op.future.done():
-                    continue
-                if isinstance(reply, ResponseError):
-                    op.future.set_exception(
-                        SignalError(ErrorCode.GENERAL_E_FAILED, f"storage error: {reply}")
-                    )
-                    continue
-                try:
-                    op.future.set_result(op.parse(reply))
-                except Exception as exc:
-                    op.future.set_exception(exc)
+            i = 0
+            for size, reply in zip(sizes, replies, strict=True):
+                if size == 1:
+                    self._settle(batch[i], reply)
+                elif isinstance(reply, list) and len(reply) == size:
+                    for op, one in zip(batch[i : i + size], reply, strict=True):
+                        self._settle(op, one)
+                else:  # the merged call itself was refused: each of its calls failed
+                    if not isinstance(reply, ResponseError):
+                        reply = ResponseError(f"unexpected reply to a merged call: {reply!r}")
+                    for op in batch[i : i + size]:
+                        self._settle(op, reply)
+                i += size
             return
+
+    @staticmethod
+    def _settle(op: _Op, reply: Any) -> None:
+        if op.future.done():
+            return
+        if isinstance(reply, ResponseError):
+            op.future.set_exception(
+                SignalError(ErrorCode.GENERAL_E_FAILED, f"storage error: {reply}")
+            )
+            return
+        try:
+            op.future.set_result(op.parse(reply))
+        except Exception as exc:
+            op.future.set_exception(exc)
 
     @staticmethod
     def _fail(batch: list[_Op], exc: SignalError) -> None:

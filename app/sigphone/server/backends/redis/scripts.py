@@ -2,9 +2,11 @@
 
 A script runs atomically, so what must happen together does: storing a message, moving its
 sender's de-duplication mark and publishing it to the node of the recipient's live session
-is one step, and a node receives the messages of one recipient in inbox-id order. Scripts are
-sent with EVAL (never EVALSHA): after a Redis restart the script cache is empty, and a
-NOSCRIPT refusal in the middle of a batch would reorder it.
+is one step, and a node receives the messages of one recipient in inbox-id order. A script
+goes in full (EVAL) the first time in each batch and by its digest after that (pipe.script):
+after a Redis restart the script cache is empty, and a NOSCRIPT refusal in the middle of a
+batch would reorder it. Neighbouring calls of one script in a batch run inside one call
+(``many``).
 
 Keys (one Redis, not Redis Cluster: scripts name keys they compute):
 
@@ -32,6 +34,7 @@ __all__ = [
     "RELEASE",
     "alive_key",
     "key",
+    "many",
     "node_channel",
 ]
 
@@ -40,6 +43,42 @@ PREFIX = "sig:"
 FEED_CHANNEL = PREFIX + "feed"
 #: The ids of the nodes that ever heartbeat (a dead one is removed once cleaned up after).
 NODES = PREFIX + "nodes"
+
+
+#: One script call carrying several calls of one script (``many``): ARGV[1] the number of
+#: calls, then for each its key count, its argument count and its arguments; KEYS all the
+#: calls' keys in order. Each call runs as before (the same body, its own KEYS and ARGV),
+#: one after the other, inside one atomic step; a call that fails becomes an error reply in
+#: its slot and the others still run, as they would have as separate commands.
+_MANY = """
+local function one(KEYS, ARGV)
+%s
+end
+local out = {}
+local k, a = 0, 2
+for i = 1, tonumber(ARGV[1]) do
+  local nk, na = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local keys, argv = {}, {}
+  for j = 1, nk do keys[j] = KEYS[k + j] end
+  for j = 1, na do argv[j] = ARGV[a + 1 + j] end
+  k = k + nk
+  a = a + 2 + na
+  local ok, r = pcall(one, keys, argv)
+  if not ok then
+    if type(r) == 'table' and r.err then r = r.err end
+    r = redis.error_reply(tostring(r))
+  elseif r == nil then
+    r = false
+  end
+  out[i] = r
+end
+return out
+"""
+
+
+def many(body: str) -> str:
+    """The script that runs several calls of ``body`` in one EVALSHA (see ``_MANY``)."""
+    return _MANY % body
 
 
 def key(kind: str, app: str, account: str) -> str:

@@ -16,6 +16,8 @@ import json
 import secrets
 from typing import Any
 
+import msgspec
+
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import MAX_ATTRS_PER_USER, MAX_INBOX_PER_USER
 from sigphone.server.backends.base import InboxRecord
@@ -33,6 +35,13 @@ def parse_record(member: bytes | str) -> tuple[InboxRecord, float]:
     iid, _, body = text.partition("|")
     sender, msg, ts, expires = json.loads(body)
     return InboxRecord(int(iid), sender, msg, float(ts)), float(expires)
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _none(_reply: Any) -> None:
+    return None
 
 
 def _records(reply: list[bytes], now: float) -> list[InboxRecord]:
@@ -74,7 +83,8 @@ class RedisStore:
         """As the SQLite store's: the recipient's inbox limit and (``quota``) the per-sender
         quotas, counted in Redis (quota_scripts.py); the store's byte budget is Redis's
         ``maxmemory`` (docs/deployment.md, Cluster)."""
-        record = json.dumps([sender, msg, ts, expires], ensure_ascii=False)
+        # msgspec: json.dumps took 8 % of a sending node's CPU (py-spy); same JSON text.
+        record = _encode([sender, msg, ts, expires])
         # A send without a number (the Server API's) gets a once-token instead: the batch
         # may be sent twice after a broken connection, the message is stored once.
         once = "" if (client_id and cseq) else secrets.token_hex(12)
@@ -111,23 +121,20 @@ class RedisStore:
                 )
             return iid
 
-        return self.pipe.submit(lambda p: self.pipe.script(p, q.APPEND, 3, *keys, *args), parse)
+        return self.pipe.submit_script(q.APPEND, keys, args, parse)
 
     def load_inbox(
         self, app: str, account: str, *, now: float, delete_upto: int = 0, after: int = 0
     ) -> asyncio.Future[list[InboxRecord]]:
         """Live messages with ids above ``after``, after dropping those <= ``delete_upto``."""
         inbox = s.key("inbox", app, account)
-        return self.pipe.submit(
-            lambda p: self.pipe.script(p, q.LOAD, 1, inbox, delete_upto, after),
-            lambda reply: _records(reply, now),
+        return self.pipe.submit_script(
+            q.LOAD, (inbox,), (delete_upto, after), lambda reply: _records(reply, now)
         )
 
     def delete_messages(self, app: str, account: str, iids: list[int]) -> asyncio.Future[None]:
         inbox = s.key("inbox", app, account)
-        return self.pipe.submit(
-            lambda p: self.pipe.script(p, q.DELETE, 1, inbox, *iids), lambda _: None
-        )
+        return self.pipe.submit_script(q.DELETE, (inbox,), tuple(iids), _none)
 
     def sender_mark(self, app: str, account: str, client_id: str) -> asyncio.Future[int]:
         mark = s.key("mark", app, account)
@@ -150,9 +157,8 @@ class RedisStore:
                     f"a user holds at most {MAX_ATTRS_PER_USER} attributes",
                 )
 
-        return self.pipe.submit(
-            lambda p: self.pipe.script(p, s.ATTR_SET, 1, attrs, name, value, MAX_ATTRS_PER_USER),
-            parse,
+        return self.pipe.submit_script(
+            s.ATTR_SET, (attrs,), (name, value, MAX_ATTRS_PER_USER), parse
         )
 
     def get_user_attrs(self, app: str, account: str) -> asyncio.Future[dict[str, str]]:
