@@ -30,7 +30,7 @@ from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.server.backends.base import ClusterConfig
 from sigphone.server.backends.redis import admin_scripts as admin
 from sigphone.server.backends.redis import scripts as s
-from sigphone.server.backends.redis.pipe import NETWORK_ERRORS, Build, Pipe, redis_client
+from sigphone.server.backends.redis.pipe import NETWORK_ERRORS, Build, Pipe, redis_client, unwaited
 from sigphone.server.backends.redis.store import RedisStore
 from sigphone.server.backends.redis.subscription import Subscription
 
@@ -129,7 +129,7 @@ class RedisBroker:
         )
         # A failure leaves a stale presence: it points at a session no node has, and the
         # next login of the account replaces it; nothing waits for this.
-        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+        unwaited(fut)
 
     def query_online(self, app: str, account: str) -> asyncio.Future[bool]:
         pres = s.key("pres", app, account)
@@ -168,7 +168,7 @@ class RedisBroker:
     def publish_all(self, topic: str, data: str) -> None:
         text = topic + "\n" + data
         fut = self.pipe.submit(lambda p: p.publish(s.FEED_CHANNEL, text))
-        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+        unwaited(fut)
 
     def subscribe_all(self, topic: str, handler: Callable[[str], None]) -> None:
         self._topics[topic] = handler
@@ -220,8 +220,8 @@ class RedisBroker:
                     hook(app, account)
         for take_over in self.reaped_nodes:
             await take_over(node)
-        self.pipe.submit(lambda p: p.srem(s.NODES, node))
-        self.pipe.submit(lambda p: p.delete(f"{s.PREFIX}sess:{node}"))
+        unwaited(self.pipe.submit(lambda p: p.srem(s.NODES, node)))
+        unwaited(self.pipe.submit(lambda p: p.delete(f"{s.PREFIX}sess:{node}")))
 
     def _take_lock(self, lock: str) -> Build:
         """The reap lock of a dead node: one live node cleans up after it."""

@@ -34,6 +34,7 @@ from sigphone.protocol.call_payloads import encode_end_reason
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.broker import RedisBroker
+from sigphone.server.backends.redis.pipe import unwaited
 from sigphone.server.core.hub import Handler, Hub, ReplyData, SyncOrFuture, _then
 from sigphone.server.core.session import OutboxEntry, ServerSession
 from sigphone.server.services.calls import CallConfig, Calls
@@ -174,7 +175,7 @@ class ClusterCalls(Calls):
     def _to_node(self, node: str, message: dict[str, Any]) -> None:
         data = "r\n" + json.dumps(message, ensure_ascii=False)
         fut = self.broker.pipe.submit(lambda p: p.publish(s.node_channel(node), data))
-        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+        unwaited(fut)
 
     def _on_message(self, text: str) -> None:
         msg = json.loads(text)

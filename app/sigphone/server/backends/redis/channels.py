@@ -49,7 +49,7 @@ from sigphone.server.backends.redis import admin_scripts as admin
 from sigphone.server.backends.redis import channel_scripts as cs
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.broker import RedisBroker
-from sigphone.server.backends.redis.pipe import Build
+from sigphone.server.backends.redis.pipe import Build, unwaited
 from sigphone.server.core.hub import Hub, ReplyData, SyncOrFuture, _then
 from sigphone.server.core.quotas import Quotas
 from sigphone.server.core.session import ServerSession
@@ -365,7 +365,7 @@ class ClusterChannels(Channels):
             fut = self._script(
                 cs.LEAVE, app, name, account, self.node, payload, self.config.default_ttl
             )
-            fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+            unwaited(fut)
 
         if defer:
             self._later(defer, leave_in_redis)
@@ -404,7 +404,7 @@ class ClusterChannels(Channels):
     def _removed_by_app(self, app: str, channel: str, account: str) -> None:
         """Another node's Server API removes a member this node holds."""
         fut = self._remove_here(app, channel, account)
-        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+        unwaited(fut)
 
     def _remove_here(self, app: str, channel: str, account: str) -> asyncio.Future[bool]:
         """Remove a member this node holds: its session leaves (601 to it), or, if the session
@@ -539,7 +539,7 @@ class ClusterChannels(Channels):
         kind = "del" if what == "off" else "update"
         prefix = json.dumps(["a", kind, attr])[:-1] + ","
         fut = self._script(cs.REFRESH, ch.app, ch.name, attr, what, prefix)
-        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+        unwaited(fut)
 
     # --- The history, applied in offset order ---------------------------------------------
 

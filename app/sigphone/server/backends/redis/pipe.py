@@ -36,7 +36,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.server.backends.redis import scripts as s
 
-__all__ = ["Pipe", "redis_client", "unreachable"]
+__all__ = ["Pipe", "redis_client", "unreachable", "unwaited"]
 
 log = logging.getLogger("sigphone.server")
 
@@ -62,6 +62,17 @@ class _HiredisPacking(Connection):
 
     def pack_command(self, *args: Any) -> list[bytes]:
         return self._packer.pack(*args)  # type: ignore[no-any-return]  # redis-py: untyped
+
+
+def unwaited(fut: asyncio.Future[Any]) -> None:
+    """Nothing waits for ``fut`` (the caller repairs a failure by other means, e.g. the
+    next login or the reaper): its error is retrieved so asyncio does not log it as lost."""
+    fut.add_done_callback(_retrieve)
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 def redis_client(url: str, timeout: float | None) -> Redis:
