@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import http
 import ipaddress
@@ -11,6 +12,7 @@ import json
 import logging
 import signal
 import ssl
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from sigphone.server.api.server_api import ServerApi
@@ -24,7 +26,7 @@ from sigphone.server.edges.guard import (
     raise_open_file_limit,
 )
 from sigphone.server.edges.legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
-from sigphone.server.edges.native import serve_native
+from sigphone.server.edges.native import NativeRun, end_native, serve_native, start_native
 from sigphone.server.edges.picows_server import serve_picows
 from sigphone.server.edges.wire import Listen, Wire
 from sigphone.server.services.presence import Presence
@@ -181,14 +183,44 @@ class SignalServer:
         return "" if ip.is_unspecified else str(ip)
 
     def connected(self, ws: Wire) -> None:
-        """A WebSocket connection is open: run it (the picows edge; websockets runs its own
-        handler tasks)."""
+        """A WebSocket connection is open (the picows edge): no task runs for it; its
+        first message picks the adapter (``_first``), its close ends it (``_gone``)."""
+        log.info("connect %s", ws.remote_address)
         self._connections.add(ws)
-        task = asyncio.ensure_future(self.handle(ws))
+        ws.on_message = functools.partial(self._first, ws)
+        ws.on_close = functools.partial(self._gone, ws, None)
+
+    def _first(self, ws: Wire, data: bytes) -> None:
+        """The first message tells our clients from the vendor's 1.x ones."""
+        ws.on_message = None
+        ws.early.insert(0, data)
+        if is_legacy_frame(data):
+            ws.on_close = None  # the legacy adapter's queue takes it
+            self._spawn(self._legacy(ws))  # reads at its own pace: a task
+        else:
+            inbound = start_native(ws, self.hub, self.config.limits)  # takes ws.early
+            ws.on_close = functools.partial(self._gone, ws, inbound)
+
+    async def _legacy(self, ws: Wire) -> None:
+        pending, ws.early = ws.early, []
+        try:
+            await self.legacy.serve(ws, pending)
+        finally:
+            self._gone(ws, None)
+
+    def _gone(self, ws: Wire, inbound: NativeRun | None) -> None:
+        self._connections.discard(ws)
+        log.info("disconnect %s", ws.remote_address)
+        if inbound is not None:
+            self._spawn(end_native(inbound))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
         self._handlers.add(task)
         task.add_done_callback(self._handlers.discard)
 
     async def handle(self, ws: Wire) -> None:
+        """Run a connection until it closes (the websockets edge: a task per connection)."""
         log.info("connect %s", ws.remote_address)
         try:
             # The first message tells our clients from the vendor's 1.x ones.
@@ -201,7 +233,6 @@ class SignalServer:
             else:
                 await serve_native(ws, self.hub, self.config.limits)  # takes ws.early
         finally:
-            self._connections.discard(ws)
             log.info("disconnect %s", ws.remote_address)
 
 

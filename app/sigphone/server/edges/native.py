@@ -21,7 +21,16 @@ from sigphone.server.core.hub import Hub, ReplyData
 from sigphone.server.core.session import OutboxEntry, ServerSession
 from sigphone.server.edges.wire import Wire, WireClosed
 
-__all__ = ["EdgeLimits", "NativeLink", "RateGuard", "frame_header", "serve_native"]
+__all__ = [
+    "EdgeLimits",
+    "NativeLink",
+    "NativeRun",
+    "RateGuard",
+    "end_native",
+    "frame_header",
+    "serve_native",
+    "start_native",
+]
 
 log = logging.getLogger("sigphone.server")
 
@@ -477,6 +486,7 @@ class _Inbound:
             log.exception("connection handler failed")
             self._stop(1011, "internal error")
         finally:
+            self.login_task = None  # a finished task holds its coroutine (~0.5 KB a session)
             waiting, self.waiting = self.waiting, None
             if self.paused:
                 self.paused = False
@@ -486,31 +496,48 @@ class _Inbound:
                 self.feed(data)  # in order; a second login queues the rest again
 
 
-async def serve_native(ws: Wire, hub: Hub, limits: EdgeLimits) -> None:
-    """Run one client connection until it closes: frames are handled as they are parsed
-    (those parsed before, the first one at least, wait in ``ws.early``)."""
+#: What ``start_native`` returns and ``end_native`` takes.
+NativeRun = _Inbound
+
+
+def start_native(ws: Wire, hub: Hub, limits: EdgeLimits) -> NativeRun:
+    """Serve one client connection from now on: frames are handled as they are parsed
+    (those parsed before, the first one at least, wait in ``ws.early``). No task runs per
+    connection; ``end_native`` once it has closed."""
     link = NativeLink(ws, limits.send_queue_bytes)
     inbound = _Inbound(ws, hub, link, limits)
+    early, ws.early = ws.early, []
+    ws.on_message = inbound.feed
+    for data in early:
+        inbound.feed(data)
+    return inbound
+
+
+async def end_native(inbound: NativeRun) -> None:
+    """The connection has closed: detach its session and let its writer finish."""
+    inbound.done = True
+    inbound.ws.on_message = None
+    link = inbound.link
+    task = inbound.login_task
+    if task is not None and not task.done():
+        # A login under way binds the session to this link when it ends: wait for it,
+        # so that the session is detached below and its reconnect window starts.
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.shield(task)
+    if inbound.session is not None:
+        inbound.hub.detach(inbound.session, link)
+    # Let queued frames (a logout, a last reply) go out before the writer stops.
+    await link.finish(6.0)
+    await link.stop()
+
+
+async def serve_native(ws: Wire, hub: Hub, limits: EdgeLimits) -> None:
+    """Run one client connection until it closes (for an edge with a task per connection)."""
+    inbound = start_native(ws, hub, limits)
     try:
-        early, ws.early = ws.early, []
-        ws.on_message = inbound.feed
-        for data in early:
-            inbound.feed(data)
         await ws.wait_closed()
     finally:
-        inbound.done = True
-        ws.on_message = None
-        task = inbound.login_task
-        if task is not None and not task.done():
-            # A login under way binds the session to this link when it ends: wait for it,
-            # so that the session is detached below and its reconnect window starts.
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.shield(task)
-        if inbound.session is not None:
-            hub.detach(inbound.session, link)
-        # Let queued frames (a logout, a last reply) go out before the writer stops.
-        await link.finish(6.0)
-        await link.stop()
+        await end_native(inbound)
 
 
 def _dispatch(

@@ -71,7 +71,7 @@ class FrameQueue:
         self.wire = wire
         self.hold = hold
         self.items: deque[bytes] = deque(pending)
-        self.closed = False
+        self.closed = not wire.is_open()  # it may have closed before the adapter started
         self.paused = False
         self.waiter: asyncio.Future[None] | None = None
         wire.on_message = self.feed
