@@ -116,6 +116,11 @@ class PicowsConnection(WSListener):
         if self._debug:
             FRAME_SAFE_LOGGER.debug("< %s [%d bytes]", kind.name, frame.payload_size)
         if kind is _TEXT or kind is _BINARY:
+            if transport.is_close_frame_sent:
+                return  # closing: nothing more is handled (RFC 6455 5.5.1)
+            if self._fragments is not None:
+                self._refuse(WSCloseCode.PROTOCOL_ERROR, "expected a continuation frame")
+                return
             data: bytes = frame.get_payload_as_bytes()
             if not frame.fin:
                 self._fragments = [data]
@@ -126,6 +131,8 @@ class PicowsConnection(WSListener):
                 self._refuse(WSCloseCode.INVALID_TEXT, "invalid UTF-8")
                 return
         elif kind is _CONT:
+            if transport.is_close_frame_sent:
+                return
             fragments = self._fragments
             if fragments is None:
                 self._refuse(WSCloseCode.PROTOCOL_ERROR, "unexpected continuation frame")
@@ -155,9 +162,6 @@ class PicowsConnection(WSListener):
             return
         else:
             return  # pongs: the SDK's keepalive needs no answer
-        if self._fragments is not None and kind is not _CONT:
-            self._refuse(WSCloseCode.PROTOCOL_ERROR, "expected a continuation frame")
-            return
         on_message = self.on_message
         if on_message is not None:
             on_message(data)
@@ -272,7 +276,6 @@ class PicowsConnection(WSListener):
         log.info("closing %s: %s", self.remote_address, reason)
         if not ws.is_close_frame_sent:
             ws.send_close(code, reason.encode())
-        self.on_message = None  # nothing after a protocol error is handled
         asyncio.get_running_loop().call_later(5.0, self.transport.abort)
 
 
