@@ -1,7 +1,7 @@
-"""The WebSocket port's wire rules on both edges (picows, the default, and websockets).
+"""The WebSocket port's wire rules that picows leaves to us (edges/picows_edge.py).
 
-What picows leaves to the application (UTF-8 checks, reassembly with the size limit, the
-close handshake, the HTTP answers) is ours on that edge: these pin it on both.
+UTF-8 checks, reassembly with the size limit, the close handshake, the HTTP answers and the
+pacing of a replay by the socket: what the websockets library did before issue 17.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
@@ -18,27 +16,10 @@ from websockets.exceptions import ConnectionClosed
 
 from sigphone.protocol import frames as f
 from sigphone.protocol.limits import MAX_WIRE_BYTES
-from sigphone.server import SignalServer
 
-from ..support.config import APP, fast_config
+from ..support.config import APP
 from ..support.raw import Raw
 from ..support.waiting import until
-
-
-@pytest.fixture(params=["picows", "websockets"])
-async def edge(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SignalServer]:
-    cfg = fast_config(tmp_path / "data")
-    cfg.edge = request.param
-    async with SignalServer(cfg) as srv:
-        yield srv
-
-
-@pytest.fixture
-async def picows(tmp_path: Path) -> AsyncIterator[SignalServer]:
-    cfg = fast_config(tmp_path / "data")
-    assert cfg.edge == "picows"  # the default
-    async with SignalServer(cfg) as srv:
-        yield srv
 
 
 async def _closed_with(ws) -> int | None:
@@ -59,18 +40,14 @@ async def _http(port: int, request: bytes) -> bytes:
         writer.close()
 
 
-# The websockets edge hands raw bytes to the protocol layer (which answers invalid UTF-8
-# with a 1004 reply): the close with 1007 is the picows edge's.
-async def test_invalid_utf8_text_closes_with_1007(picows):
-    edge = picows
-    async with connect(edge.url, compression=None) as ws:
+async def test_invalid_utf8_text_closes_with_1007(server):
+    async with connect(server.url, compression=None) as ws:
         await ws.send(b'{"op":"ping","id":1,"x":"\xff"}', text=True)
         assert await _closed_with(ws) == 1007
 
 
-async def test_invalid_utf8_across_fragments_closes_with_1007(picows):
-    edge = picows
-    async with connect(edge.url, compression=None) as ws:
+async def test_invalid_utf8_across_fragments_closes_with_1007(server):
+    async with connect(server.url, compression=None) as ws:
         # A two-byte character split over the frames is fine; a broken one is not.
         await ws.send(iter(['{"op":"ping","id":1,"x":"é', '"}']))
         assert (await Raw(ws).recv())["id"] == 1
@@ -78,46 +55,46 @@ async def test_invalid_utf8_across_fragments_closes_with_1007(picows):
         assert await _closed_with(ws) == 1007
 
 
-async def test_a_fragmented_message_over_the_limit_closes_with_1009(edge):
-    async with connect(edge.url, compression=None, max_size=None) as ws:
+async def test_a_fragmented_message_over_the_limit_closes_with_1009(server):
+    async with connect(server.url, compression=None, max_size=None) as ws:
         part = b"x" * (MAX_WIRE_BYTES // 4)
         with contextlib.suppress(ConnectionClosed):  # the server may close mid-message
             await ws.send(iter([part] * 6))
         assert await _closed_with(ws) == 1009
 
 
-async def test_a_client_close_is_answered_with_its_code(edge):
-    async with connect(edge.url, compression=None) as ws:
+async def test_a_client_close_is_answered_with_its_code(server):
+    async with connect(server.url, compression=None) as ws:
         assert (await Raw(ws).call({"op": "ping", "id": 1}))["code"] == 0
         await ws.close(4000, "bye")
     assert ws.close_code == 4000 or ws.close_code == 1000
 
 
-async def test_plain_http_answers_carry_the_server_header(edge):
-    missing = await _http(edge.port, b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+async def test_plain_http_answers_carry_the_server_header(server):
+    missing = await _http(server.port, b"GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
     assert missing.startswith(b"HTTP/1.1 404")
     assert b"\r\nserver: sigphone\r\n" in missing.lower()
-    health = await _http(edge.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    health = await _http(server.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
     head, _, body = health.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"application/json" in head
     assert json.loads(body)["status"] == "ok"
-    async with connect(edge.url, compression=None) as ws:
+    async with connect(server.url, compression=None) as ws:
         assert ws.response is not None and ws.response.headers["Server"] == "sigphone"
 
 
-async def test_a_backlog_replay_is_paced_by_the_socket(edge):
+async def test_a_backlog_replay_is_paced_by_the_socket(server):
     """A resumed session's backlog is written as the client reads it, not copied into the
     server's send buffer: 16 MB queued, a client that reads nothing for a while, the
     server's buffer for it stays far below that, then every event arrives in order."""
-    raw = Raw(await connect(edge.url, compression=None))
+    raw = Raw(await connect(server.url, compression=None))
     sid = (await raw.login("dave"))["data"]["session"]
     await raw.ws.close()
-    await until(lambda: edge.hub.sessions[(APP, "dave")].link is None)
-    session = edge.hub.sessions[(APP, "dave")]
+    await until(lambda: server.hub.sessions[(APP, "dave")].link is None)
+    session = server.hub.sessions[(APP, "dave")]
     count, body = 8000, "m" * 2000
     for i in range(count):
-        edge.hub.push(session, f.MsgEvent(account="x", msg=f"{i} {body}"))
-    ws = await connect(edge.url, compression=None, max_queue=2, max_size=None)
+        server.hub.push(session, f.MsgEvent(account="x", msg=f"{i} {body}"))
+    ws = await connect(server.url, compression=None, max_queue=2, max_size=None)
     raw = Raw(ws)
     await ws.send(
         json.dumps(

@@ -13,7 +13,7 @@ import logging
 import signal
 import ssl
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Any
 
 from sigphone.server.api.server_api import ServerApi
 from sigphone.server.backends import make_backend, make_calls, make_channels
@@ -26,7 +26,7 @@ from sigphone.server.edges.guard import (
     raise_open_file_limit,
 )
 from sigphone.server.edges.legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
-from sigphone.server.edges.native import NativeRun, end_native, serve_native, start_native
+from sigphone.server.edges.native import NativeRun, end_native, start_native
 from sigphone.server.edges.picows_server import serve_picows
 from sigphone.server.edges.wire import Listen, Wire
 from sigphone.server.services.presence import Presence
@@ -59,8 +59,8 @@ class SignalServer:
         )
         #: The vendor's 1.x client SDKs, on the same port (told apart by their first frame).
         self.legacy = LegacyEdge(self.hub, config.limits)
-        self._server: _Listening | None = None
-        #: The picows edge's open connections and their handler tasks (closed on close()).
+        self._server: asyncio.Server | None = None
+        #: Open WebSocket connections and the tasks that end them (closed on close()).
         self._connections: set[Wire] = set()
         self._handlers: set[asyncio.Task[None]] = set()
         self.admission: Admission | None = None
@@ -95,15 +95,7 @@ class SignalServer:
         # clients only retry after 1 s: the bench's p99 time to logged-in was ~1 s.
         where = Listen(self.config.host, self.config.port, tls, LISTEN_BACKLOG)
         admission = self.admission
-        if self.config.edge == "websockets":
-            # Imported only when chosen: the server needs websockets for nothing else.
-            from sigphone.server.edges.websockets_edge import serve_websockets
-
-            self._server = await serve_websockets(self, where, limits, admission)
-        elif self.config.edge == "picows":
-            self._server = await serve_picows(self, where, limits, admission)
-        else:
-            raise ValueError(f"unknown [server] edge {self.config.edge!r}: picows or websockets")
+        self._server = await serve_picows(self, where, limits, admission)
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         log.info("listening on %s", self.url)
@@ -122,8 +114,8 @@ class SignalServer:
         await self.store.close()
 
     async def _close_connections(self) -> None:
-        """Close the picows edge's connections (1001) and wait for their handlers, as the
-        websockets server's own close does; one that does not answer is dropped."""
+        """Close the open connections (1001; asyncio's server leaves them open) and wait for
+        the tasks ending them; one that does not answer is dropped."""
         connections = list(self._connections)
         if connections:
             closing = [ws.close(1001, "server shutting down") for ws in connections]
@@ -183,8 +175,8 @@ class SignalServer:
         return "" if ip.is_unspecified else str(ip)
 
     def connected(self, ws: Wire) -> None:
-        """A WebSocket connection is open (the picows edge): no task runs for it; its
-        first message picks the adapter (``_first``), its close ends it (``_gone``)."""
+        """A WebSocket connection is open: no task runs for it; its first message picks the
+        adapter (``_first``), its close ends it (``_gone``)."""
         log.info("connect %s", ws.remote_address)
         self._connections.add(ws)
         ws.on_message = functools.partial(self._first, ws)
@@ -218,35 +210,6 @@ class SignalServer:
         task = asyncio.ensure_future(work)
         self._handlers.add(task)
         task.add_done_callback(self._handlers.discard)
-
-    async def handle(self, ws: Wire) -> None:
-        """Run a connection until it closes (the websockets edge: a task per connection)."""
-        log.info("connect %s", ws.remote_address)
-        try:
-            # The first message tells our clients from the vendor's 1.x ones.
-            first = await ws.first_message()
-            if first is None:
-                return
-            if is_legacy_frame(first):
-                pending, ws.early = ws.early, []
-                await self.legacy.serve(ws, pending)
-            else:
-                await serve_native(ws, self.hub, self.config.limits)  # takes ws.early
-        finally:
-            log.info("disconnect %s", ws.remote_address)
-
-
-class _Listening(Protocol):
-    """What both edges' servers offer (asyncio.Server, websockets' Server)."""
-
-    @property
-    def sockets(self) -> Any: ...
-
-    def close(self) -> None: ...
-
-    async def wait_closed(self) -> None: ...
-
-    async def serve_forever(self) -> None: ...
 
 
 #: Pending connections the kernel queues before accept (capped by net.core.somaxconn).

@@ -48,9 +48,6 @@ class ServerConfig:
     #: The IPv4 address the legacy clients' address lookup (GET /getaddr) hands out; None:
     #: the address the asking client reached us on (docs/legacy-clients.md).
     legacy_address: str | None = None
-    #: The library serving the WebSocket port: "picows" (C frame parser, the default) or
-    #: "websockets" (the previous edge, kept selectable; docs/deployment.md).
-    edge: str = "picows"
 
     @classmethod
     def from_toml(cls, path: Path) -> ServerConfig:
@@ -65,8 +62,6 @@ class ServerConfig:
             cfg.api_port = int(server["api_port"])
         if "legacy_address" in server:
             cfg.legacy_address = str(server["legacy_address"])
-        if "edge" in server:
-            cfg.edge = str(server["edge"])
         if "data" in server:
             cfg.data = (path.parent / server["data"]).resolve()
         if "tls_cert" in server:

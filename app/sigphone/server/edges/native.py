@@ -28,7 +28,6 @@ __all__ = [
     "RateGuard",
     "end_native",
     "frame_header",
-    "serve_native",
     "start_native",
 ]
 
@@ -529,15 +528,6 @@ async def end_native(inbound: NativeRun) -> None:
     # Let queued frames (a logout, a last reply) go out before the writer stops.
     await link.finish(6.0)
     await link.stop()
-
-
-async def serve_native(ws: Wire, hub: Hub, limits: EdgeLimits) -> None:
-    """Run one client connection until it closes (for an edge with a task per connection)."""
-    inbound = start_native(ws, hub, limits)
-    try:
-        await ws.wait_closed()
-    finally:
-        await end_native(inbound)
 
 
 def _dispatch(

@@ -45,7 +45,6 @@ class PicowsConnection(WSListener):
     """One client connection: the ``Wire`` of the edge adapters (edges/wire.py)."""
 
     __slots__ = (
-        "_arrived",
         "_closed",
         "_debug",
         "_drained",
@@ -81,7 +80,6 @@ class PicowsConnection(WSListener):
         self._fragments: list[bytes] | None = None
         self._size = 0
         self._text = False
-        self._arrived: asyncio.Future[None] | None = None
         self._drained: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] | None = None
         #: Frames are logged (kind and size, never text) when DEBUG is on at connect.
@@ -165,10 +163,8 @@ class PicowsConnection(WSListener):
         on_message = self.on_message
         if on_message is not None:
             on_message(data)
-            return
-        self.early.append(data)
-        if self._arrived is not None and not self._arrived.done():
-            self._arrived.set_result(None)
+        else:
+            self.early.append(data)
 
     def pause_writing(self) -> None:
         if self._drained is None:
@@ -207,23 +203,6 @@ class PicowsConnection(WSListener):
         # the caller bounds the wait (and may cancel it: the future itself stays).
         if self._closed is not None:
             await asyncio.shield(self._closed)
-
-    async def wait_closed(self) -> None:
-        """For the connection's one handler (no ``shield``: its outer future and callbacks
-        were ~0.4 KB per idle session); other waiters use ``close()``."""
-        if self._closed is not None:
-            await self._closed
-
-    async def first_message(self) -> bytes | None:
-        if not self.early and self._closed is not None and not self._closed.done():
-            self._arrived = asyncio.get_running_loop().create_future()
-            try:
-                await asyncio.wait(
-                    {self._arrived, self._closed}, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                self._arrived = None
-        return self.early[0] if self.early else None
 
     def logged_in(self) -> None:
         if self.admission is not None:

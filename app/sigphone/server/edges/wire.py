@@ -1,9 +1,9 @@
-"""What the edge adapters need from a WebSocket connection, whichever library serves it.
+"""What the protocol adapters (native, legacy) need from a WebSocket connection.
 
-The native and legacy adapters write frames to ``transport`` themselves (one write per
-connection per loop turn, native.py ``_Flusher``) and receive every complete message through
-``on_message`` as it is parsed. ``PicowsConnection`` (picows_edge.py, the default) and
-``NativeConnection`` (websockets_edge.py) both provide this.
+They write frames to ``transport`` themselves (one write per connection per loop turn,
+native.py ``_Flusher``) and receive every complete message through ``on_message`` as it is
+parsed. ``PicowsConnection`` (picows_edge.py) provides it; another WebSocket library could,
+without the adapters changing (the websockets edge did, until issue 17).
 """
 
 from __future__ import annotations
@@ -47,12 +47,6 @@ class Wire(Protocol):
 
     async def close(self, code: int, reason: str) -> None:
         """The close handshake (the caller bounds how long it may take)."""
-        ...
-
-    async def wait_closed(self) -> None: ...
-
-    async def first_message(self) -> bytes | None:
-        """The first message (it stays in ``early``), or None if the connection closes."""
         ...
 
     def logged_in(self) -> None:
@@ -117,8 +111,6 @@ class FrontDoor(Protocol):
     ) -> tuple[HTTPStatus, str, dict[str, str]] | None: ...
 
     def connected(self, ws: Wire) -> None: ...
-
-    async def handle(self, ws: Wire) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
