@@ -19,9 +19,17 @@ from .redisproc import RedisProcess
 
 class Cluster:
     def __init__(
-        self, folder: Path, apps: list[str], nodes: int = 2, *, durable: bool = False
+        self,
+        folder: Path,
+        apps: list[str],
+        nodes: int = 2,
+        *,
+        durable: bool = False,
+        extra: list[str] | None = None,
     ) -> None:
+        """``extra``: more command-line flags for every node (``--config`` for [limits])."""
         self.folder = folder
+        self.extra = extra or []
         self.redis = RedisProcess(folder / "redis", durable=durable)
         self.apps = apps
         self.count = nodes
@@ -35,6 +43,7 @@ class Cluster:
             await link.start()
             self.redis_links.append(link)
             extra = ["--redis", f"redis://127.0.0.1:{link.port}/0", "--node-id", f"n{i + 1}"]
+            extra += self.extra
             node = ServerProcess(self.folder / f"node{i + 1}", self.apps, extra=extra)
             await node.start()
             self.nodes.append(node)

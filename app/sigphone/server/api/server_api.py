@@ -297,16 +297,21 @@ class ServerApi:
 
     async def _kick_user(self, request: web.Request) -> web.Response:
         """Log the account out (its SDK gets on_logout(103), as for a login elsewhere)."""
+        app = request[APP_KEY]
         account = check_name(request.match_info["account"], "account")
-        session = self.hub.sessions.get((request[APP_KEY], account))
+        session = self.hub.sessions.get((app, account))
         if session is not None:
+            session.by_app = True
             self.hub.end_session(session, ErrorCode.LOGOUT_E_KICKED, "logged out by the app")
-        return web.json_response({"account": account, "kicked": int(session is not None)})
+            kicked = True
+        else:  # on a cluster: the node holding the session ends it
+            kicked = await resolve(self.hub.broker.kick_elsewhere(app, account))
+        return web.json_response({"account": account, "kicked": int(kicked)})
 
     async def _kick_member(self, request: web.Request) -> web.Response:
         """Remove the account from the channel (on_channel_leaved(601) to it)."""
         channel, account = request.match_info["channel"], request.match_info["account"]
-        kicked = self.channels.remove_member(request[APP_KEY], channel, account)
+        kicked = await resolve(self.channels.remove_member(request[APP_KEY], channel, account))
         return web.json_response({"channel": channel, "account": account, "kicked": int(kicked)})
 
     async def _user_attrs(self, request: web.Request) -> web.Response:

@@ -21,7 +21,7 @@ def make_backend(config: ServerConfig) -> tuple[Store, Broker]:
     if config.cluster.redis:
         from sigphone.server.backends.redis import RedisBackend  # only a cluster needs redis-py
 
-        backend = RedisBackend(config.cluster, config.hub)
+        backend = RedisBackend(config.cluster, config.hub, config.quotas)
         return backend.store, backend.broker
     from sigphone.server.backends.embedded import LocalBroker, SqliteStore
 

@@ -132,6 +132,11 @@ class Broker(Protocol):
         """A point-to-point message was stored: get it to the peer's live session, if any."""
         ...
 
+    def kick_elsewhere(self, app: str, account: str) -> bool | asyncio.Future[bool]:
+        """The app logs ``account`` out (Server API) and this node has no session of it:
+        end its session on the node that holds it (103). False if it is online nowhere."""
+        ...
+
     def health(self) -> dict[str, Any]:
         """Extra fields for ``GET /healthz``."""
         ...

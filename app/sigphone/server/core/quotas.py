@@ -3,12 +3,16 @@
 Each bounds what a hostile but authenticated user could otherwise pile up for weeks: channels
 created by attribute calls from outside, undelivered messages on disk, another user's inbox.
 Exceeding one is refused with the request's own seed code (400 for a message, 1001 for a
-channel attribute) and a reason that names the quota. See docs/deployment.md.
+channel attribute) and a reason that names the quota. A cluster counts them in Redis, for
+every node together (backends/redis/quota_scripts.py, channel_scripts.ATTR). See
+docs/deployment.md.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sigphone.protocol.errors import ErrorCode, SignalError
 
 __all__ = ["Quotas"]
 
@@ -27,3 +31,17 @@ class Quotas:
     inbox_share_per_sender: int = 1_000
     #: Bytes of undelivered messages in the whole store (message text, UTF-8).
     store_bytes: int = 2 * 1024**3
+
+    def app_channels_full(self) -> SignalError:
+        """The refusal of a channel created from outside past ``attr_channels_per_app``
+        (the same text on one server and on a cluster)."""
+        return SignalError(
+            ErrorCode.GENERAL_E_FAILED,
+            f"quota: this app has {self.attr_channels_per_app} channels without members",
+        )
+
+    def user_channels_full(self) -> SignalError:
+        return SignalError(
+            ErrorCode.GENERAL_E_FAILED,
+            f"quota: you created {self.attr_channels_per_user} channels without joining them",
+        )

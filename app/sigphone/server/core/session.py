@@ -71,6 +71,9 @@ class ServerSession:
     #: The outbox was full and a service dropped events it can resync (Hub.on_overflow);
     #: once acknowledgements drain the outbox to half, its resync hooks run.
     resync: bool = False
+    #: Logged out by the app's own server (a Server API kick), not by a login elsewhere: on
+    #: a cluster the account goes offline and leaves its channel at once (103 either way).
+    by_app: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

@@ -239,15 +239,9 @@ class Channels:
     def _check_creation_quota(self, app: str, creator: str) -> None:
         quotas = self.quotas
         if self.created[(app, "*")] >= quotas.attr_channels_per_app:
-            raise SignalError(
-                ErrorCode.GENERAL_E_FAILED,
-                f"quota: this app has {quotas.attr_channels_per_app} channels without members",
-            )
+            raise quotas.app_channels_full()
         if creator and self.created[(app, creator)] >= quotas.attr_channels_per_user:
-            raise SignalError(
-                ErrorCode.GENERAL_E_FAILED,
-                f"quota: you created {quotas.attr_channels_per_user} channels without joining them",
-            )
+            raise quotas.user_channels_full()
 
     def _uncount(self, ch: Channel) -> None:
         """The channel got a member or expired: no longer on its creator's quota."""
@@ -418,7 +412,7 @@ class Channels:
             self._leave(session, ch, ErrorCode.LEAVECHANNEL_E_BYUSER)
         return {}
 
-    def remove_member(self, app: str, channel: str, account: str) -> bool:
+    def remove_member(self, app: str, channel: str, account: str) -> SyncOrFuture[bool]:
         """An administrator removes ``account`` from ``channel`` (Server API): it gets
         on_channel_leaved(601, LEAVECHANNEL_E_KICKED), the others a user-left event.
         False if the account is not in that channel."""
@@ -540,7 +534,7 @@ class Channels:
     def _check_send(self, session: ServerSession, frame: c.ChannelSend) -> None:
         """Membership, size and rate rules of a channel message; raises SignalError."""
         ch = self._member_channel(session, frame.channel, ErrorCode.SENDMESSAGE_E_OTHER)
-        large = len(ch.members) > self.config.large_threshold
+        large = self._size(ch) > self.config.large_threshold
         check_text(
             frame.msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS
         )
@@ -555,6 +549,14 @@ class Channels:
                     ErrorCode.SENDMESSAGE_E_OTHER,
                     f"large channel: at most {self.config.user_rate_large:g} message/s per user",
                 )
+        self._take_channel_rate(ch, large, now)
+
+    def _size(self, ch: Channel) -> int:
+        """The channel's member count (a cluster node holds only some of the members)."""
+        return len(ch.members)
+
+    def _take_channel_rate(self, ch: Channel, large: bool, now: float) -> None:
+        """The channel's own budget: _sendmsg_limit, else the large-channel rate."""
         channel_bucket = ch.send_bucket
         if channel_bucket is None and large:
             channel_bucket = ch.large_bucket

@@ -43,6 +43,9 @@ class LocalBroker:
         assert self._hub is not None
         self._hub.deliver_message(app, peer, event, iid)
 
+    def kick_elsewhere(self, app: str, account: str) -> bool:
+        return False  # there is no other node
+
     def health(self) -> dict[str, Any]:
         return {}
 

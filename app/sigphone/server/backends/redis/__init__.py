@@ -14,6 +14,7 @@ from sigphone.server.backends.redis.broker import RedisBroker
 from sigphone.server.backends.redis.pipe import Pipe
 from sigphone.server.backends.redis.store import RedisStore
 from sigphone.server.core.hub import HubConfig
+from sigphone.server.core.quotas import Quotas
 
 __all__ = ["RedisBackend", "RedisBroker", "RedisStore", "make_node_id"]
 
@@ -28,10 +29,12 @@ class RedisBackend:
     """One pipe (ordered commands) shared by the store and the broker, so a login's presence
     claim runs before its inbox load and a message's store before its acknowledgement."""
 
-    def __init__(self, cluster: ClusterConfig, hub: HubConfig) -> None:
+    def __init__(
+        self, cluster: ClusterConfig, hub: HubConfig, quotas: Quotas | None = None
+    ) -> None:
         node_id = cluster.node_id or make_node_id()
         if not node_id or any(ch.isspace() for ch in node_id):
             raise ValueError(f"node id {node_id!r}: visible characters only, no spaces")
         self.pipe = Pipe(cluster.redis, cluster.op_timeout)
-        self.store = RedisStore(self.pipe, hub.inbox_ttl)
+        self.store = RedisStore(self.pipe, hub.inbox_ttl, quotas)
         self.broker = RedisBroker(self.pipe, self.store, cluster, node_id, cluster.redis)

@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from sigphone.protocol import frames as f
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.server.backends.base import ClusterConfig
+from sigphone.server.backends.redis import admin_scripts as admin
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.pipe import NETWORK_ERRORS, Build, Pipe, redis_client
 from sigphone.server.backends.redis.store import RedisStore
@@ -61,6 +62,8 @@ class RedisBroker:
         #: service sets them) and of "the channel had a gap" (after a resubscribe).
         self.channel_events: Callable[[str, str, str, str, str], None] | None = None
         self.call_messages: Callable[[str], None] | None = None
+        #: Receiver of "the app removes this member held here" (app, channel, account).
+        self.member_kicks: Callable[[str, str, str], None] | None = None
         #: Told about each session a dead node left behind, and about the dead node itself.
         self.reaped_sessions: list[Callable[[str, str], None]] = []
         self.reaped_nodes: list[Callable[[str], Awaitable[None]]] = []
@@ -147,6 +150,15 @@ class RedisBroker:
 
     def route_message(self, app: str, peer: str, event: msgspec.Struct, iid: int) -> None:
         return None  # the storing script published it to the peer's node (scripts.APPEND)
+
+    def kick_elsewhere(self, app: str, account: str) -> asyncio.Future[bool]:
+        """Tell the node holding ``account``'s session to end it (admin_scripts.KICK_USER):
+        True once that node's channel received it; False if no live node holds one."""
+        pres = s.key("pres", app, account)
+        return self.pipe.submit(
+            lambda p: self.pipe.script(p, admin.KICK_USER, 1, pres, self.node_id),
+            lambda r: int(r) > 0,
+        )
 
     def health(self) -> dict[str, Any]:
         fresh = time.monotonic() - self.pipe.last_ok < max(3 * self.config.heartbeat, 1.0)
@@ -287,6 +299,15 @@ class RedisBroker:
         elif kind == "r":
             if self.call_messages is not None:
                 self.call_messages(rest)
+        elif kind == "x":  # the app logged this session out (Server API, another node)
+            session = hub.by_sid.get(rest)
+            if session is not None:
+                session.by_app = True
+                hub.end_session(session, ErrorCode.LOGOUT_E_KICKED, "logged out by the app")
+        elif kind == "a":  # the app removes a channel member held here
+            if self.member_kicks is not None:
+                app, channel, account = rest.split("\n", 2)
+                self.member_kicks(app, channel, account)
         elif kind == "k":
             sid, _, client = rest.partition("\n")
             session = hub.by_sid.get(sid)

@@ -7,7 +7,14 @@ Keys of a channel, ``b = sig:ch:{app} {name}``:
   this history (a Redis that lost its data starts a new epoch: offsets of the old one are void);
 - ``b:m`` sorted set of members by join number, ``b:mn`` hash member -> node;
 - ``b:n`` hash node -> members there (the nodes each event is published to);
-- ``b:a`` hash of attributes; ``b:s`` hash epoch, total joins.
+- ``b:a`` hash of attributes; ``b:s`` hash epoch, total joins, and ``creator`` while the
+  channel counts against the quota of the account ("" the app) that created it from outside;
+- ``b:r`` hash of the channel's rate budgets (token buckets: ``sm`` _sendmsg_limit, ``lg``
+  the large-channel rate, ``sa`` _setattr_limit), one budget for every node.
+
+Quotas of channels created from outside (core/quotas.py): ``sig:qc:{app}`` and
+``sig:qc:{app} {creator}`` sorted sets of channel names, scored by when the channel expires
+(ms): counting drops the expired ones first, and a channel leaves them when it gets a member.
 
 Every change and its event are one atomic step, and the event is published, in history order,
 to ``sig:node:{node}`` of every node with members as ``c\\napp\\nname\\noffset\\nquiet\\njson``.
@@ -18,7 +25,7 @@ from __future__ import annotations
 
 __all__ = ["ATTR", "JOIN", "LEAVE", "POST", "READ", "REFRESH", "SUFFIXES", "channel_key"]
 
-SUFFIXES = (":log", ":m", ":mn", ":n", ":a", ":s")
+SUFFIXES = (":log", ":m", ":mn", ":n", ":a", ":s", ":r")
 
 
 def channel_key(app: str, name: str) -> str:
@@ -47,7 +54,7 @@ local function last_id()
   return '0-0'
 end
 local function persist()
-  for _, suffix in ipairs({':log', ':m', ':mn', ':n', ':a', ':s'}) do
+  for _, suffix in ipairs({':log', ':m', ':mn', ':n', ':a', ':s', ':r'}) do
     redis.call('PERSIST', b .. suffix)
   end
 end
@@ -55,9 +62,27 @@ local function expire_if_empty(default_ttl)
   if redis.call('ZCARD', b .. ':m') > 0 then return end
   local ttl = tonumber(redis.call('HGET', b .. ':a', '_channel_ttl') or default_ttl)
   if ttl < 1 then ttl = 1 end
-  for _, suffix in ipairs({':log', ':m', ':mn', ':n', ':a', ':s'}) do
+  for _, suffix in ipairs({':log', ':m', ':mn', ':n', ':a', ':s', ':r'}) do
     redis.call('EXPIRE', b .. suffix, ttl)
   end
+end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- A token bucket of ``rate`` per second (burst ``rate``) in b:r: the protocol's TokenBucket,
+-- on Redis's clock, so that every node spends from one budget.
+local function take(bucket, rate)
+  local now = now_ms()
+  local st = redis.call('HMGET', b .. ':r', bucket .. 't', bucket .. 's')
+  local tokens, stamp = tonumber(st[1] or rate), tonumber(st[2] or now)
+  if now > stamp then
+    tokens = math.min(rate, tokens + (now - stamp) * rate / 1000)
+    stamp = now
+  end
+  if tokens < 1 then return false end
+  redis.call('HSET', b .. ':r', bucket .. 't', tostring(tokens - 1), bucket .. 's', stamp)
+  return true
 end
 """
 
@@ -73,6 +98,12 @@ redis.call('HSETNX', b .. ':s', 'epoch', ARGV[7])
 redis.call('SADD', 'sig:nodech:' .. node, app .. '\\n' .. name)
 persist()
 local epoch = redis.call('HGET', b .. ':s', 'epoch')
+local creator = redis.call('HGET', b .. ':s', 'creator')
+if creator then  -- created from outside: an ordinary channel now, off its creator's quota
+  redis.call('ZREM', 'sig:qc:' .. app, name)
+  if creator ~= '' then redis.call('ZREM', 'sig:qc:' .. app .. ' ' .. creator, name) end
+  redis.call('HDEL', b .. ':s', 'creator')
+end
 local old = redis.call('HGET', b .. ':mn', acct)
 local id
 if old then
@@ -131,7 +162,9 @@ return id
 )
 
 #: A message. ARGV 5 sender (or '' for the Server API), 6 payload, 7 client id, 8 cseq,
-#: 9 mark key. Returns the offset, '' if the sender is not a member, '=' if applied before.
+#: 9 mark key, 10 '1' to spend from the channel's rate budget (a member's message), 11 the
+#: large-channel threshold, 12 the large-channel rate. Returns the offset, '' if the sender
+#: is not a member, '=' if applied before, '~' if the channel's rate limit is reached.
 POST = (
     _HEAD
     + """
@@ -140,31 +173,69 @@ if sender ~= '' and not redis.call('HGET', b .. ':mn', sender) then return '' en
 local cseq = tonumber(ARGV[8])
 if cseq > 0 then
   if cseq <= tonumber(redis.call('HGET', ARGV[9], ARGV[7]) or '0') then return '=' end
-  redis.call('HSET', ARGV[9], ARGV[7], cseq)
 end
+if ARGV[10] == '1' then
+  local bucket, rate = 'sm', tonumber(redis.call('HGET', b .. ':a', '_sendmsg_limit') or '0')
+  if rate <= 0 and redis.call('ZCARD', b .. ':m') > tonumber(ARGV[11]) then
+    bucket, rate = 'lg', tonumber(ARGV[12])
+  end
+  if rate > 0 and not take(bucket, rate) then return '~' end
+end
+if cseq > 0 then redis.call('HSET', ARGV[9], ARGV[7], cseq) end
 return emit(ARGV[6], '0')
 """
 )
 
 #: An attribute change. ARGV 5 op (set, del, clear), 6 name, 7 value, 8 payload, 9 max attrs,
-#: 10 default ttl, 11 new epoch. Returns the offset, '' if nothing changed, '!' if the table
-#: is full.
+#: 10 default ttl, 11 new epoch, 12 '1' for a call from outside (invoke, Server API) that
+#: may create the channel, 13 its creator ('' the app), 14 channels per user, 15 per app.
+#: Returns the offset, '' if nothing changed (or the channel does not exist), '!' if the
+#: table is full, '?a' / '?u' if creating it would exceed the app's / the creator's quota,
+#: '~N' if _setattr_limit (N per second) is reached.
 ATTR = (
     _HEAD
     + """
 local op, attr, value = ARGV[5], ARGV[6], ARGV[7]
+local new = redis.call('EXISTS', b .. ':s') == 0
+if new and op ~= 'set' then return '' end
+local qa, qu = 'sig:qc:' .. app, 'sig:qc:' .. app .. ' ' .. ARGV[13]
+if new and ARGV[12] == '1' then
+  local now = now_ms()
+  redis.call('ZREMRANGEBYSCORE', qa, '-inf', now)
+  if redis.call('ZCARD', qa) >= tonumber(ARGV[15]) then return '?a' end
+  if ARGV[13] ~= '' then
+    redis.call('ZREMRANGEBYSCORE', qu, '-inf', now)
+    if redis.call('ZCARD', qu) >= tonumber(ARGV[14]) then return '?u' end
+  end
+  redis.call('HSET', b .. ':s', 'creator', ARGV[13])
+end
 redis.call('HSETNX', b .. ':s', 'epoch', ARGV[11])
+if op == 'set' and redis.call('HEXISTS', b .. ':a', attr) == 0
+   and redis.call('HLEN', b .. ':a') >= tonumber(ARGV[9]) then return '!' end
+local limit = tonumber(redis.call('HGET', b .. ':a', '_setattr_limit') or '0')
+if limit > 0 and not take('sa', limit) then return '~' .. limit end
 if op == 'set' then
-  if redis.call('HEXISTS', b .. ':a', attr) == 0
-     and redis.call('HLEN', b .. ':a') >= tonumber(ARGV[9]) then return '!' end
   redis.call('HSET', b .. ':a', attr, value)
 elseif op == 'del' then
   if redis.call('HDEL', b .. ':a', attr) == 0 then return '' end
 else
   redis.call('DEL', b .. ':a')
 end
+if op == 'clear' or attr == '_sendmsg_limit' then redis.call('HDEL', b .. ':r', 'smt', 'sms') end
+if op == 'clear' or attr == '_setattr_limit' then redis.call('HDEL', b .. ':r', 'sat', 'sas') end
 local id = emit(ARGV[8], '0')
 expire_if_empty(ARGV[10])
+local creator = redis.call('HGET', b .. ':s', 'creator')
+if creator and redis.call('ZCARD', b .. ':m') == 0 then  -- on the quota until it expires
+  local deadline = now_ms() + redis.call('PTTL', b .. ':s')
+  redis.call('ZADD', qa, deadline, name)
+  redis.call('EXPIRE', qa, 2678400)
+  if creator ~= '' then
+    qu = 'sig:qc:' .. app .. ' ' .. creator
+    redis.call('ZADD', qu, deadline, name)
+    redis.call('EXPIRE', qu, 2678400)
+  end
+end
 return id
 """
 )

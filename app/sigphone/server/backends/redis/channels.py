@@ -13,8 +13,10 @@ it from the history, or, if the history was trimmed past it (or Redis lost its d
 epoch), a fresh snapshot marked ``gap``. Pub/sub losses (a Redis restart, a cut) are repaired
 the same way: the node rejoins its members with its replica's offset.
 
-Per node, not cluster-wide (docs/deployment.md): the rate limits of large channels and of
-``_sendmsg_limit`` / ``_setattr_limit`` are counted by each node for its own members.
+Cluster-wide in Redis, inside the scripts that make the change (no extra round trip): the
+channel's rate budgets (``_sendmsg_limit``, the large-channel rate, ``_setattr_limit``) and the
+quotas of channels created from outside. The per-user rate of a large channel stays with the
+node of the user's one session (docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from sigphone.protocol.limits import (
     MAX_MSG_ID_CHARS,
 )
 from sigphone.protocol.names import check_name, check_text
-from sigphone.protocol.rate import TokenBucket
+from sigphone.server.backends.redis import admin_scripts as admin
 from sigphone.server.backends.redis import channel_scripts as cs
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.broker import RedisBroker
@@ -101,6 +103,8 @@ class Replica(Channel):
     """A node's copy of a channel its members are in (``members``: local ones only)."""
 
     epoch: str = ""  # "" while the first local join is under way (events wait in backlog)
+    #: Members on every node: the count at the snapshot, then each join and leave applied.
+    num: int = 0
     last: Offset = (0, 0)
     backlog: list[tuple[str, str, str]] = field(default_factory=list)
     #: Events up to this offset are in the member's snapshot (or replay): not pushed again.
@@ -123,6 +127,7 @@ class ClusterChannels(Channels):
         self.pipe = broker.pipe
         self.node = broker.node_id
         broker.channel_events = self._on_event
+        broker.member_kicks = self._removed_by_app
         broker.reaped_sessions.append(self._reaped_session)
         broker.reaped_nodes.append(self._reap_node)
         broker.subscribe_all("channels", self._on_feed)
@@ -167,20 +172,21 @@ class ClusterChannels(Channels):
         check_name(name, "channel")
         check_name(sender, "sender")
         ch = self.channels.get((app, name))
-        large = ch is not None and len(ch.members) > self.config.large_threshold
+        large = ch is not None and self._size(ch) > self.config.large_threshold
         check_text(msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS)
         payload = json.dumps(["m", sender, msg], ensure_ascii=False)
-        self._script(cs.POST, app, name, "", payload, "", 0, "")
+        # The app's own server is not a member: outside the channel's rate budget.
+        self._script(cs.POST, app, name, "", payload, "", 0, "", "0", 0, 0)
         return self.member_count(app, name)
 
     def set_attr_by_name(
         self, app: str, channel: str, name: str, value: str, creator: str = ""
     ) -> asyncio.Future[ReplyData]:
         """Any channel's attribute (a missing one is created in Redis and expires after its
-        TTL). The quotas of channels created from outside are the embedded server's only:
-        counting them cluster-wide is not done (docs/deployment.md)."""
+        TTL), within the quotas of channels created from outside, counted in Redis
+        (channel_scripts.ATTR) for the whole cluster."""
         self.attr_channel(app, channel)  # special channels have none
-        return self._attr(app, channel, "set", name, value)
+        return self._attr(app, channel, "set", name, value, creator=creator, outside=True)
 
     def del_attr_by_name(self, app: str, channel: str, name: str) -> asyncio.Future[ReplyData]:
         self.attr_channel(app, channel)
@@ -192,20 +198,27 @@ class ClusterChannels(Channels):
         return self._attr(app, channel, "clear", "", "")
 
     def _attr(
-        self, app: str, channel: str, op: str, name: str, value: str
+        self,
+        app: str,
+        channel: str,
+        op: str,
+        name: str,
+        value: str,
+        *,
+        creator: str = "",
+        outside: bool = False,
     ) -> asyncio.Future[ReplyData]:
         if op == "set":
             check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
             check_text(value, "attribute value", MAX_CHANNEL_ATTR_VALUE_CHARS)
             c.check_builtin_value(name, value)
-        ch = self.channels.get((app, channel))
-        if ch is not None:
-            self._take_attr_rate(ch)
         kind = {"set": "update", "del": "del", "clear": "clear"}[op]
         payload = json.dumps(["a", kind, name, value], ensure_ascii=False)
+        quotas = self.quotas
         fut = self._script(
             cs.ATTR, app, channel, op, name, value, payload, MAX_ATTRS_PER_CHANNEL,
-            self.config.default_ttl, secrets.token_hex(8),
+            self.config.default_ttl, secrets.token_hex(8), "1" if outside else "0", creator,
+            quotas.attr_channels_per_user, quotas.attr_channels_per_app,
         )  # fmt: skip
 
         def done(result: str) -> ReplyData:
@@ -213,6 +226,15 @@ class ClusterChannels(Channels):
                 raise SignalError(
                     ErrorCode.GENERAL_E_LARGE_PARAM,
                     f"a channel holds at most {MAX_ATTRS_PER_CHANNEL} attributes",
+                )
+            if result == "?a":
+                raise quotas.app_channels_full()
+            if result == "?u":
+                raise quotas.user_channels_full()
+            if result.startswith("~"):
+                raise SignalError(
+                    ErrorCode.GENERAL_E_FAILED,
+                    f"_setattr_limit: at most {result[1:]} changes per second",
                 )
             return {}
 
@@ -270,6 +292,7 @@ class ClusterChannels(Channels):
         if ch.pending.get(session) is None or session.closed:
             return reply  # left (or ended) while joining
         if not ch.epoch:  # the node's first member: the replica starts at this snapshot
+            ch.num = num
             self._init_replica(ch, epoch, offset, attrs)
         buffered = ch.pending.pop(session)
         if status == RECOVERED:  # exactly what the member missed, nothing else
@@ -319,7 +342,8 @@ class ClusterChannels(Channels):
             # Kicked by a login on another node: most often the same SDK moving there, which
             # rejoins with its offset. Its membership stays in Redis for MOVE_GRACE seconds so
             # that it moves (and recovers) instead of leaving and coming back with a gap.
-            defer = MOVE_GRACE if code == ErrorCode.LOGOUT_E_KICKED else 0.0
+            moving = code == ErrorCode.LOGOUT_E_KICKED and not session.by_app
+            defer = MOVE_GRACE if moving else 0.0
             self._leave(session, ch, c.leave_code(code), defer=defer)
         self._feed(session.app, c.USER_ONLINE_CHANNEL, c.UserOnline(session.account, 0, int(code)))
 
@@ -351,6 +375,70 @@ class ClusterChannels(Channels):
         self._feed(ch.app, c.CHANNEL_EVENT_CHANNEL, activity)
         self._drop_if_unused(ch)
 
+    def remove_member(self, app: str, channel: str, account: str) -> asyncio.Future[bool]:
+        """The app removes ``account`` from ``channel`` (Server API), on whichever node holds
+        it (admin_scripts.REMOVE_MEMBER). True if it was a member. A holder that cannot be
+        told (dead, or cut off from Redis) is not waited for: the member leaves in Redis with
+        601 from here, as that node's reaper would have it leave with 604 later."""
+        check_name(channel, "channel")
+        check_name(account, "account")
+        return asyncio.ensure_future(self._remove(app, channel, account))
+
+    async def _remove(self, app: str, channel: str, account: str) -> bool:
+        base = cs.channel_key(app, channel)
+        found = await self.pipe.submit(
+            lambda p: self.pipe.script(
+                p, admin.REMOVE_MEMBER, 0, base, app, channel, account, self.node
+            ),
+            _text,
+        )
+        holder, _, reached = found.partition("\n")
+        if not holder:
+            return False
+        if int(reached) < 0:  # held here
+            return await self._remove_here(app, channel, account)
+        if int(reached) > 0:  # that node removes it (its 'a' message)
+            return True
+        return await self._leave_in_redis(app, channel, account, holder)
+
+    def _removed_by_app(self, app: str, channel: str, account: str) -> None:
+        """Another node's Server API removes a member this node holds."""
+        fut = self._remove_here(app, channel, account)
+        fut.add_done_callback(lambda fut: fut.cancelled() or fut.exception())
+
+    def _remove_here(self, app: str, channel: str, account: str) -> asyncio.Future[bool]:
+        """Remove a member this node holds: its session leaves (601 to it), or, if the session
+        is gone (kicked by a login elsewhere, its membership kept for MOVE_GRACE), the
+        membership leaves in Redis."""
+        session = self.hub.sessions.get((app, account))
+        ch = None if session is None else self.joined.get(session)
+        if session is not None and ch is not None and ch.name == channel:
+            self._leave(session, ch, ErrorCode.LEAVECHANNEL_E_KICKED)
+            done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+            done.set_result(True)
+            return done
+        return self._leave_in_redis(app, channel, account, self.node)
+
+    def _leave_in_redis(
+        self, app: str, channel: str, account: str, holder: str
+    ) -> asyncio.Future[bool]:
+        """The member held by ``holder`` leaves (601) in Redis; False if it was not (or no
+        longer) a member held there."""
+        code = int(ErrorCode.LEAVECHANNEL_E_KICKED)
+        payload = json.dumps(["l", account, code])
+        fut = self._script(
+            cs.LEAVE, app, channel, account, holder, payload, self.config.default_ttl
+        )
+
+        def left(offset: str) -> bool:
+            if not offset:
+                return False
+            activity = c.ChannelActivity(channel, account, "leave", code)
+            self._feed(app, c.CHANNEL_EVENT_CHANNEL, activity)
+            return True
+
+        return _then(fut, left)
+
     def _drop_if_unused(self, ch: Replica) -> None:
         if ch.members or ch.pending:
             return
@@ -362,6 +450,16 @@ class ClusterChannels(Channels):
 
     def _schedule_expiry(self, ch: Channel) -> None:
         return None  # Redis expires an empty channel's keys (channel_scripts.LEAVE)
+
+    def _size(self, ch: Channel) -> int:
+        return ch.num if isinstance(ch, Replica) and ch.epoch else len(ch.members)
+
+    def _take_channel_rate(self, ch: Channel, large: bool, now: float) -> None:
+        return None  # one budget for the cluster, spent in Redis (channel_scripts.POST)
+
+    def _apply_setting(self, ch: Channel, name: str) -> None:
+        if name not in ("_sendmsg_limit", "_setattr_limit"):  # Redis's (channel_scripts.py)
+            super()._apply_setting(ch, name)
 
     def _on_send(self, session: ServerSession, frame: c.ChannelSend) -> SyncOrFuture[ReplyData]:
         if frame.msg_id:
@@ -388,13 +486,20 @@ class ClusterChannels(Channels):
         payload = json.dumps(["m", session.account, frame.msg], ensure_ascii=False)
         mark = s.key("mark", session.app, session.account)
         cseq = frame.cseq if session.client_id else 0
+        config = self.config
         fut = self._script(
-            cs.POST, session.app, name, session.account, payload, session.client_id, cseq, mark
-        )
+            cs.POST, session.app, name, session.account, payload, session.client_id, cseq, mark,
+            "1", config.large_threshold, config.channel_rate_large,
+        )  # fmt: skip
 
         def done(result: str) -> ReplyData:
-            if result == "":
-                exc = SignalError(ErrorCode.SENDMESSAGE_E_OTHER, f"not in channel {name}")
+            if result in ("", "~"):
+                exc = SignalError(
+                    ErrorCode.SENDMESSAGE_E_OTHER,
+                    f"not in channel {name}"
+                    if result == ""
+                    else "the channel's message rate limit is reached",
+                )
                 hub.remember_refusal(session, frame.cseq, exc)
                 raise exc
             return reply
@@ -473,8 +578,10 @@ class ClusterChannels(Channels):
         if kind == "m":
             return c.ChannelMessage(ch.name, data[1], data[2], off=off)
         if kind == "j":
+            ch.num += int(live)
             return None if quiet == "1" else c.ChannelUserJoined(ch.name, data[1], off=off)
         if kind == "l":
+            ch.num -= int(live)
             return None if quiet == "1" else c.ChannelUserLeft(ch.name, data[1], off=off)
         _, op, name, value = data
         if live:
@@ -495,15 +602,9 @@ class ClusterChannels(Channels):
         else:
             ch.attrs.clear()
             changed, ch.settings = list(ch.settings), {}
-        for setting in changed:
+        for setting in changed:  # the rate limits are Redis's (channel_scripts.py)
             if setting in ("_auto_update_num", "_auto_update_total_num"):
                 self._restart_refreshers(ch)
-            elif setting == "_sendmsg_limit":
-                value_ = ch.settings.get(setting, 0)
-                ch.send_bucket = TokenBucket(value_, value_, self.clock()) if value_ else None
-            elif setting == "_setattr_limit":
-                value_ = ch.settings.get(setting, 0)
-                ch.attr_bucket = TokenBucket(value_, value_, self.clock()) if value_ else None
 
     # --- Gaps in this node's channel: rejoin the local members from the replica's offset -----
 

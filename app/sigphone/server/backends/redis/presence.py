@@ -4,7 +4,8 @@ The presence service (services/presence.py) has two entry points for changes,
 ``status_changed`` and ``attr_changed``. On a cluster the node that sees a change publishes
 it through Redis and every node (this one included) feeds it to those entry points, so a
 watcher hears about users on any node; the first status of a subscription comes from Redis.
-A session kicked by a login elsewhere publishes no "offline": the account is online there.
+A session kicked by a login elsewhere publishes no "offline": the account is online there (one
+logged out by the app, ``by_app``, does).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def cluster_presence(hub: Hub, broker: RedisBroker, presence: Presence) -> None:
     def session_ended(session: ServerSession, code: ErrorCode) -> None:
         for account in presence.watching.pop(session, ()):
             presence._unwatch(session, account)
-        if code != ErrorCode.LOGOUT_E_KICKED:
+        if code != ErrorCode.LOGOUT_E_KICKED or session.by_app:
             publish_status(session.app, session.account, 0)
 
     original_subscribe = hub.handlers[PresenceSubscribe]

@@ -19,8 +19,10 @@ from typing import Any
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import MAX_ATTRS_PER_USER, MAX_INBOX_PER_USER
 from sigphone.server.backends.base import InboxRecord
+from sigphone.server.backends.redis import quota_scripts as q
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.pipe import Pipe
+from sigphone.server.core.quotas import Quotas
 
 __all__ = ["RedisStore", "parse_record"]
 
@@ -43,9 +45,10 @@ def _records(reply: list[bytes], now: float) -> list[InboxRecord]:
 
 
 class RedisStore:
-    def __init__(self, pipe: Pipe, inbox_ttl: float) -> None:
+    def __init__(self, pipe: Pipe, inbox_ttl: float, quotas: Quotas | None = None) -> None:
         self.pipe = pipe
         self.ttl = max(int(inbox_ttl), 1)
+        self.quotas = quotas or Quotas()
 
     async def open(self) -> None:
         return None  # the backend starts the pipe
@@ -68,8 +71,9 @@ class RedisStore:
         cseq: int,
         quota: bool = True,
     ) -> asyncio.Future[int]:
-        """As the SQLite store's; the per-sender quotas (``quota``) are not counted here yet:
-        the recipient's inbox limit is (docs/deployment.md, Cluster)."""
+        """As the SQLite store's: the recipient's inbox limit and (``quota``) the per-sender
+        quotas, counted in Redis (quota_scripts.py); the store's byte budget is Redis's
+        ``maxmemory`` (docs/deployment.md, Cluster)."""
         record = json.dumps([sender, msg, ts, expires], ensure_ascii=False)
         # A send without a number (the Server API's) gets a once-token instead: the batch
         # may be sent twice after a broken connection, the message is stored once.
@@ -80,17 +84,34 @@ class RedisStore:
             s.key("pres", app, account),
         )
         seq = cseq if client_id else 0
-        args = (client_id, seq, MAX_INBOX_PER_USER, self.ttl, record, once, app, account)
+        quotas = self.quotas
+        args = (
+            client_id, seq, MAX_INBOX_PER_USER, self.ttl, record, once, app, account,
+            "1" if quota else "0", quotas.inbox_share_per_sender, quotas.undelivered_per_sender,
+            ts, expires, sender,
+        )  # fmt: skip
 
         def parse(reply: Any) -> int:
             iid = int(reply)
+            if iid == q.SHARE_FULL:
+                raise SignalError(
+                    ErrorCode.SENDMESSAGE_E_OTHER,
+                    f"quota: at most {quotas.inbox_share_per_sender} of your messages wait"
+                    " for one recipient",
+                )
+            if iid == q.SENDER_FULL:
+                raise SignalError(
+                    ErrorCode.SENDMESSAGE_E_OTHER,
+                    f"quota: at most {quotas.undelivered_per_sender} of your messages wait"
+                    " undelivered",
+                )
             if iid < 0:
                 raise SignalError(
                     ErrorCode.SENDMESSAGE_E_OTHER, "the recipient's message queue is full"
                 )
             return iid
 
-        return self.pipe.submit(lambda p: self.pipe.script(p, s.APPEND, 3, *keys, *args), parse)
+        return self.pipe.submit(lambda p: self.pipe.script(p, q.APPEND, 3, *keys, *args), parse)
 
     def load_inbox(
         self, app: str, account: str, *, now: float, delete_upto: int = 0, after: int = 0
@@ -98,14 +119,14 @@ class RedisStore:
         """Live messages with ids above ``after``, after dropping those <= ``delete_upto``."""
         inbox = s.key("inbox", app, account)
         return self.pipe.submit(
-            lambda p: self.pipe.script(p, s.LOAD, 1, inbox, delete_upto, after),
+            lambda p: self.pipe.script(p, q.LOAD, 1, inbox, delete_upto, after),
             lambda reply: _records(reply, now),
         )
 
     def delete_messages(self, app: str, account: str, iids: list[int]) -> asyncio.Future[None]:
         inbox = s.key("inbox", app, account)
         return self.pipe.submit(
-            lambda p: self.pipe.script(p, s.DELETE, 1, inbox, *iids), lambda _: None
+            lambda p: self.pipe.script(p, q.DELETE, 1, inbox, *iids), lambda _: None
         )
 
     def sender_mark(self, app: str, account: str, client_id: str) -> asyncio.Future[int]:
