@@ -7,17 +7,14 @@ import contextlib
 import functools
 import gc
 import http
+import ipaddress
 import json
 import logging
 import signal
 import ssl
-from typing import Any, cast
+from collections.abc import Coroutine
+from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
-
-from sigphone.protocol.limits import MAX_WIRE_BYTES
 from sigphone.server.api.server_api import ServerApi
 from sigphone.server.backends import make_backend, make_calls, make_channels
 from sigphone.server.config import ServerConfig
@@ -29,8 +26,9 @@ from sigphone.server.edges.guard import (
     raise_open_file_limit,
 )
 from sigphone.server.edges.legacy import LegacyEdge, getaddr_body, getaddr_vid, is_legacy_frame
-from sigphone.server.edges.logs import FRAME_SAFE_LOGGER
-from sigphone.server.edges.native import NativeConnection, serve_native
+from sigphone.server.edges.native import NativeRun, end_native, start_native
+from sigphone.server.edges.picows_server import serve_picows
+from sigphone.server.edges.wire import Listen, Wire
 from sigphone.server.services.presence import Presence
 from sigphone.server.services.users import Users
 
@@ -61,7 +59,10 @@ class SignalServer:
         )
         #: The vendor's 1.x client SDKs, on the same port (told apart by their first frame).
         self.legacy = LegacyEdge(self.hub, config.limits)
-        self._server: Server | None = None
+        self._server: asyncio.Server | None = None
+        #: Open WebSocket connections and the tasks that end them (closed on close()).
+        self._connections: set[Wire] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
         self.admission: Admission | None = None
         self.port = 0
 
@@ -89,27 +90,12 @@ class SignalServer:
         )
         if self.api is not None:
             self.api.config.max_connections = room.api
-        self._server = await serve(
-            self._handle,
-            self.config.host,
-            self.config.port,
-            ssl=tls,
-            compression=None,
-            max_size=MAX_WIRE_BYTES,
-            max_queue=64,
-            process_request=self._http,
-            server_header="sigphone",
-            create_connection=cast(  # a factory with this server's rules bound
-                type[ServerConnection],
-                functools.partial(NativeConnection, admission=self.admission, limits=limits),
-            ),
-            # Frame logging at DEBUG would quote message bodies: see edges/logs.py.
-            logger=FRAME_SAFE_LOGGER,
-            # asyncio's default listen backlog (100) overflows in a login storm (a server
-            # restart: every client reconnects at once) and the kernel drops SYNs, which
-            # clients only retry after 1 s: the bench's p99 time to logged-in was ~1 s.
-            backlog=LISTEN_BACKLOG,
-        )
+        # asyncio's default listen backlog (100) overflows in a login storm (a server
+        # restart: every client reconnects at once) and the kernel drops SYNs, which
+        # clients only retry after 1 s: the bench's p99 time to logged-in was ~1 s.
+        where = Listen(self.config.host, self.config.port, tls, LISTEN_BACKLOG)
+        admission = self.admission
+        self._server = await serve_picows(self, where, limits, admission)
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
         log.info("listening on %s", self.url)
@@ -123,8 +109,23 @@ class SignalServer:
         await self.hub.close()
         if self._server is not None:
             self._server.close()
+            await self._close_connections()
             await self._server.wait_closed()
         await self.store.close()
+
+    async def _close_connections(self) -> None:
+        """Close the open connections (1001; asyncio's server leaves them open) and wait for
+        the tasks ending them; one that does not answer is dropped."""
+        connections = list(self._connections)
+        if connections:
+            closing = [ws.close(1001, "server shutting down") for ws in connections]
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5.0):
+                    await asyncio.gather(*closing, return_exceptions=True)
+            for ws in connections:
+                ws.transport.abort()
+        if self._handlers:
+            await asyncio.wait(set(self._handlers), timeout=10.0)
 
     async def __aenter__(self) -> SignalServer:
         await self.start()
@@ -137,8 +138,12 @@ class SignalServer:
         assert self._server is not None
         await self._server.serve_forever()
 
-    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
-        path = request.path.split("?", 1)[0]
+    def http_answer(
+        self, target: str, connection: str, local: str | None
+    ) -> tuple[http.HTTPStatus, str, dict[str, str]] | None:
+        """The answer to a plain HTTP request on the WebSocket port (status, body, headers),
+        or None for a WebSocket upgrade; ``local`` is the address the client reached."""
+        path = target.split("?", 1)[0]
         if path == "/healthz":
             body: dict[str, Any] = {"status": "ok", "sessions": len(self.hub.sessions)}
             body.update(self.hub.broker.health())  # a cluster node: its id and Redis
@@ -146,50 +151,65 @@ class SignalServer:
             if body.get("redis", "ok") != "ok":
                 body["status"] = "redis unreachable"
                 status = http.HTTPStatus.SERVICE_UNAVAILABLE
-            response = connection.respond(status, json.dumps(body) + "\n")
-            response.headers["Content-Type"] = "application/json"
-            return response
-        if getaddr_vid(request.path) is not None:
-            return self._getaddr(connection)
-        if "upgrade" not in request.headers.get("Connection", "").lower():
-            return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
+            return status, json.dumps(body) + "\n", {"Content-Type": "application/json"}
+        if getaddr_vid(target) is not None:
+            # The old clients' load-balancer lookup: this server is their only access point.
+            address = self.config.legacy_address or local or self._bound_address()
+            headers = {
+                "Content-Type": "application/json",
+                # The JS client asks with XMLHttpRequest from the application's own origin.
+                "Access-Control-Allow-Origin": "*",
+            }
+            return http.HTTPStatus.OK, json.dumps(getaddr_body(address, self.port)) + "\n", headers
+        if "upgrade" not in connection.lower():
+            return http.HTTPStatus.NOT_FOUND, "not found\n", {}
         return None
 
-    def _getaddr(self, connection: ServerConnection) -> Response:
-        """The old clients' load-balancer lookup: this server is their only access point."""
-        address = self.config.legacy_address or str(connection.local_address[0])
-        body = json.dumps(getaddr_body(address, self.port))
-        response = connection.respond(http.HTTPStatus.OK, body + "\n")
-        response.headers["Content-Type"] = "application/json"
-        # The JS client asks with XMLHttpRequest from the application's own origin.
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
-
-    async def _handle(self, ws: ServerConnection) -> None:
-        log.info("connect %s", ws.remote_address)
+    def _bound_address(self) -> str:
+        """The address this port listens on, when it is one address (else getaddr_body's
+        fallback; a server on every interface sets ``legacy_address``)."""
         try:
-            # The first message tells our clients from the vendor's 1.x ones.
-            if isinstance(ws, NativeConnection):
-                first = await ws.first_message()
-            else:
-                try:
-                    first = await ws.recv(decode=False)
-                except ConnectionClosed:
-                    first = None
-            if first is None:
-                return
-            if is_legacy_frame(first):
-                pending = [first]
-                if isinstance(ws, NativeConnection):
-                    pending, ws.early = ws.early, []
-                    ws.passthrough = True  # the legacy adapter reads with recv()
-                await self.legacy.serve(ws, pending)
-            elif isinstance(ws, NativeConnection):
-                await serve_native(ws, self.hub, self.config.limits)  # takes ws.early
-            else:
-                await serve_native(ws, self.hub, self.config.limits, first=first)
+            ip = ipaddress.ip_address(self.config.host)
+        except ValueError:
+            return ""
+        return "" if ip.is_unspecified else str(ip)
+
+    def connected(self, ws: Wire) -> None:
+        """A WebSocket connection is open: no task runs for it; its first message picks the
+        adapter (``_first``), its close ends it (``_gone``)."""
+        log.info("connect %s", ws.remote_address)
+        self._connections.add(ws)
+        ws.on_message = functools.partial(self._first, ws)
+        ws.on_close = functools.partial(self._gone, ws, None)
+
+    def _first(self, ws: Wire, data: bytes) -> None:
+        """The first message tells our clients from the vendor's 1.x ones."""
+        ws.on_message = None
+        ws.early.insert(0, data)
+        if is_legacy_frame(data):
+            ws.on_close = None  # the legacy adapter's queue takes it
+            self._spawn(self._legacy(ws))  # reads at its own pace: a task
+        else:
+            inbound = start_native(ws, self.hub, self.config.limits)  # takes ws.early
+            ws.on_close = functools.partial(self._gone, ws, inbound)
+
+    async def _legacy(self, ws: Wire) -> None:
+        pending, ws.early = ws.early, []
+        try:
+            await self.legacy.serve(ws, pending)
         finally:
-            log.info("disconnect %s", ws.remote_address)
+            self._gone(ws, None)
+
+    def _gone(self, ws: Wire, inbound: NativeRun | None) -> None:
+        self._connections.discard(ws)
+        log.info("disconnect %s", ws.remote_address)
+        if inbound is not None:
+            self._spawn(end_native(inbound))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
 
 
 #: Pending connections the kernel queues before accept (capped by net.core.somaxconn).

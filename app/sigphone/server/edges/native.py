@@ -9,14 +9,9 @@ import struct
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
-from websockets.protocol import Event, State
 
 from sigphone.protocol import frames as f
 from sigphone.protocol.errors import ErrorCode, SignalError
@@ -24,9 +19,17 @@ from sigphone.protocol.rate import TokenBucket
 from sigphone.protocol.text import scrub_struct
 from sigphone.server.core.hub import Hub, ReplyData
 from sigphone.server.core.session import OutboxEntry, ServerSession
-from sigphone.server.edges.guard import Admission
+from sigphone.server.edges.wire import Wire, WireClosed
 
-__all__ = ["EdgeLimits", "NativeConnection", "NativeLink", "RateGuard", "serve_native"]
+__all__ = [
+    "EdgeLimits",
+    "NativeLink",
+    "NativeRun",
+    "RateGuard",
+    "end_native",
+    "frame_header",
+    "start_native",
+]
 
 log = logging.getLogger("sigphone.server")
 
@@ -76,8 +79,14 @@ class RateGuard:
         return None if self._strikes > self._limits.max_strikes else False
 
 
-def _frame_header(length: int) -> bytes:
+def frame_header(length: int) -> bytes:
     """The header of an unmasked, final WebSocket text frame (server to client, RFC 6455)."""
+    if length < 2048:
+        return _HEADERS[length]
+    return _frame_header(length)
+
+
+def _frame_header(length: int) -> bytes:
     if length < 126:
         return bytes((0x81, length))
     if length < 65536:
@@ -141,17 +150,17 @@ class NativeLink:
     """Writes frames to one connection, in order, off the hub's path.
 
     Live frames are framed here and written straight to the transport at the end of the
-    loop turn (``_Flusher``): no task, future or ``ws.send`` per message. A task exists
+    loop turn (``_Flusher``): no task, future or library send per message. A task exists
     only while a replay or a close is under way; it owns the socket until it is done, and
-    live frames queue behind it. The frames are exactly what ``ws.send(data, text=True)``
-    writes (final, unmasked, no extensions: compression is off), and only while the
-    connection is OPEN, at frame boundaries, so they interleave safely with the pings,
-    pongs and close frames of the websockets library.
+    live frames queue behind it. The frames are plain server text frames (final, unmasked,
+    no extensions: compression is off), written only while the connection is open, at
+    frame boundaries, so they interleave safely with the WebSocket library's own pongs and
+    close frames.
     """
 
     __slots__ = ("_close", "_flusher", "_limit", "_queue", "_queued", "_replay", "_task", "ws")
 
-    def __init__(self, ws: ServerConnection, limit_bytes: int) -> None:
+    def __init__(self, ws: Wire, limit_bytes: int) -> None:
         self.ws = ws
         self._limit = limit_bytes
         self._queue: list[bytes] = []
@@ -217,7 +226,7 @@ class NativeLink:
         """Write every queued frame in one ``transport.write`` (unless a task owns the socket).
 
         Bytes the kernel did not take wait in the transport's buffer; they count towards the
-        slow-consumer limit with the queue, as frames waiting in ``ws.send`` used to.
+        slow-consumer limit with the queue.
         """
         queue = self._queue
         if not queue or self._task is not None:
@@ -226,8 +235,8 @@ class NativeLink:
         self._queued = 0
         ws = self.ws
         transport = ws.transport
-        if ws.protocol.state is not State.OPEN or transport.is_closing():
-            return  # closing: ws.send would raise ConnectionClosed and drop these too
+        if not ws.is_open():
+            return  # closing: a library send would drop these too
         if len(queue) == 1:  # the usual case in a fan-out: one event per member per turn
             data = queue[0]
             n = len(data)
@@ -291,7 +300,7 @@ class NativeLink:
                     await self._run_replay(outbox, cursor)
                     self._replay = None
                     await self._send_queued()  # replies queued meanwhile
-            except (ConnectionClosed, asyncio.CancelledError):
+            except (WireClosed, asyncio.CancelledError):
                 raise
             except Exception as exc:
                 self.fail(exc)  # this task is self._task: it goes on to the close below
@@ -303,7 +312,7 @@ class NativeLink:
                     await ws.close(*self._close)
             except TimeoutError:  # the peer does not read: drop it without a goodbye
                 ws.transport.abort()
-        except ConnectionClosed:
+        except WireClosed:
             pass
         except Exception as exc:  # closing failed too: drop the connection
             log.error("closing %s failed (%s)", ws.remote_address, type(exc).__name__)
@@ -317,7 +326,7 @@ class NativeLink:
         while self._queue:
             data = self._queue.pop(0)
             self._queued -= len(data)
-            await self.ws.send(data, text=True)
+            await self.ws.send_text(data)
 
     async def _run_replay(self, outbox: deque[OutboxEntry], cursor: int) -> None:
         while self._close is None:
@@ -327,14 +336,14 @@ class NativeLink:
             for entry in batch:
                 data = _event_frame(entry.seq, entry.event)
                 if data is not None:
-                    await self.ws.send(data, text=True)
+                    await self.ws.send_text(data)
                 cursor = entry.seq
 
     async def finish(self, within: float) -> None:
         """Wait (at most ``within`` s) for a close under way to write what is queued."""
         task = self._task
         if task is not None and self._close is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError, ConnectionClosed):
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, WireClosed):
                 await asyncio.wait_for(asyncio.shield(task), within)
 
     async def stop(self) -> None:
@@ -365,128 +374,6 @@ def _event_frame(seq: int, event: f.Event) -> bytes | None:
         return None
 
 
-class NativeConnection(ServerConnection):
-    """A server connection that hands each complete message to ``on_message`` at once.
-
-    The library's own path queues a message, wakes the handler task and returns it from
-    ``recv()``: a future and a task switch per message, which cost more than all of our
-    work for an ack. Here ``process_event`` (called as the bytes are parsed) hands the
-    message over synchronously and in order instead. Pings, pongs, the close handshake,
-    size limits and protocol errors stay with the library; ``recv()`` is not used.
-    """
-
-    def __init__(
-        self,
-        *args: Any,
-        admission: Admission | None = None,
-        limits: EdgeLimits | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        #: Not logged in yet: the login deadline and caps (None once logged in).
-        self.admission = admission
-        self.send_limit = None if limits is None else limits.send_queue_bytes
-        #: Pings count against the request rate: a flood is closed like any other.
-        self.ping_guard = None if limits is None else RateGuard(limits)
-        self._dropping: asyncio.Task[None] | None = None
-        self.on_message: Callable[[bytes], None] | None = None
-        #: Messages parsed before the handler set ``on_message``.
-        self.early: list[bytes] = []
-        #: True hands messages to the library again (``recv()``): for the legacy adapter,
-        #: whose handler reads at its own pace.
-        self.passthrough = False
-        self._fragments: list[bytes] | None = None
-        self._arrived: asyncio.Future[None] | None = None
-
-    async def first_message(self) -> bytes | None:
-        """The first message once it arrives (None if the connection closes first); it
-        stays in ``early``. The front door reads it to pick the edge adapter."""
-        if not self.early:
-            self._arrived = asyncio.get_running_loop().create_future()
-            closed = asyncio.ensure_future(self.wait_closed())
-            try:
-                await asyncio.wait({self._arrived, closed}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                closed.cancel()
-                self._arrived = None
-        return self.early[0] if self.early else None
-
-    # --- Admission and the send bound ---------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        if self.admission is not None:
-            peer = transport.get_extra_info("peername")
-            address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
-            if not self.admission.admit(self, address):
-                self.admission = None
-                log.info("refused %s: too many connections waiting to log in", address)
-                self.transport.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.logged_in()  # no longer waiting, either way
-        super().connection_lost(exc)
-
-    def logged_in(self) -> None:
-        """The connection has a session: the login deadline and caps no longer apply."""
-        if self.admission is not None:
-            self.admission.done(self)
-            self.admission = None
-
-    def drop(self, code: int, reason: str) -> None:
-        """Close for the admission rules: with a close frame once the handshake is done."""
-        log.info("closing %s: %s", self.remote_address, reason)
-        if self.protocol.state is State.OPEN and self._dropping is None:
-            self._dropping = asyncio.ensure_future(self.close(code, reason))
-        else:
-            self.transport.abort()
-
-    def send_data(self) -> None:
-        super().send_data()
-        limit = self.send_limit
-        if limit is not None and self.transport.get_write_buffer_size() > limit:
-            # The peer does not read what the library itself answers (pongs): the same
-            # slow-consumer rule as for our frames (NativeLink).
-            log.warning("slow consumer cut off: %s", self.remote_address)
-            self.send_limit = None
-            self.transport.abort()
-
-    def process_event(self, event: Event) -> None:
-        guard = self.ping_guard
-        ping = isinstance(event, Frame) and event.opcode is Opcode.PING
-        if ping and guard is not None and guard.take() is None:
-            log.warning("ping flood cut off: %s", self.remote_address)
-            self.ping_guard = None
-            self.transport.abort()
-            return
-        if self.request is None or not isinstance(event, Frame) or self.passthrough:
-            super().process_event(event)  # the handshake request, or recv() mode
-            return
-        opcode = event.opcode
-        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-            if not event.fin:
-                self._fragments = [bytes(event.data)]
-                return
-            data = bytes(event.data)
-        elif opcode is Opcode.CONT:
-            if self._fragments is None:  # the protocol layer rejects this before us
-                return
-            self._fragments.append(bytes(event.data))
-            if not event.fin:
-                return
-            data = b"".join(self._fragments)
-            self._fragments = None
-        else:
-            super().process_event(event)  # pings, pongs, close
-            return
-        if self.on_message is None:
-            self.early.append(data)
-            if self._arrived is not None and not self._arrived.done():
-                self._arrived.set_result(None)
-        else:
-            self.on_message(data)
-
-
 class _Inbound:
     """The requests of one connection, handled in order as they arrive (no task each).
 
@@ -496,7 +383,7 @@ class _Inbound:
 
     _HOLD = 64
 
-    def __init__(self, ws: ServerConnection, hub: Hub, link: NativeLink, limits: EdgeLimits):
+    def __init__(self, ws: Wire, hub: Hub, link: NativeLink, limits: EdgeLimits):
         self.ws = ws
         self.hub = hub
         self.link = link
@@ -593,12 +480,12 @@ class _Inbound:
             self.link.reply(rid, reply)
             self.hub.attach(session, self.link, after)
             self.session = session
-            if isinstance(self.ws, NativeConnection):
-                self.ws.logged_in()
+            self.ws.logged_in()
         except Exception:
             log.exception("connection handler failed")
             self._stop(1011, "internal error")
         finally:
+            self.login_task = None  # a finished task holds its coroutine (~0.5 KB a session)
             waiting, self.waiting = self.waiting, None
             if self.paused:
                 self.paused = False
@@ -608,49 +495,39 @@ class _Inbound:
                 self.feed(data)  # in order; a second login queues the rest again
 
 
-async def serve_native(
-    ws: ServerConnection, hub: Hub, limits: EdgeLimits, *, first: bytes | None = None
-) -> None:
-    """Run one client connection until it closes.
+#: What ``start_native`` returns and ``end_native`` takes.
+NativeRun = _Inbound
 
-    With a ``NativeConnection`` (what ``SignalServer`` creates) frames are handled as they
-    are parsed (those already parsed wait in ``ws.early``); with a plain
-    ``ServerConnection`` they are read with ``recv()``, after ``first`` if one was read.
-    """
+
+def start_native(ws: Wire, hub: Hub, limits: EdgeLimits) -> NativeRun:
+    """Serve one client connection from now on: frames are handled as they are parsed
+    (those parsed before, the first one at least, wait in ``ws.early``). No task runs per
+    connection; ``end_native`` once it has closed."""
     link = NativeLink(ws, limits.send_queue_bytes)
     inbound = _Inbound(ws, hub, link, limits)
-    try:
-        if isinstance(ws, NativeConnection):
-            early, ws.early = ws.early, []
-            ws.on_message = inbound.feed
-            for data in early:
-                inbound.feed(data)
-            await ws.wait_closed()
-        else:
-            if first is not None:
-                inbound.feed(first)
-            while not inbound.done:
-                inbound.feed(await ws.recv(decode=False))
-                if inbound.login_task is not None:
-                    await inbound.login_task
-                    inbound.login_task = None
-    except ConnectionClosed:
-        pass
-    finally:
-        inbound.done = True
-        if isinstance(ws, NativeConnection):
-            ws.on_message = None
-        task = inbound.login_task
-        if task is not None and not task.done():
-            # A login under way binds the session to this link when it ends: wait for it,
-            # so that the session is detached below and its reconnect window starts.
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.shield(task)
-        if inbound.session is not None:
-            hub.detach(inbound.session, link)
-        # Let queued frames (a logout, a last reply) go out before the writer stops.
-        await link.finish(6.0)
-        await link.stop()
+    early, ws.early = ws.early, []
+    ws.on_message = inbound.feed
+    for data in early:
+        inbound.feed(data)
+    return inbound
+
+
+async def end_native(inbound: NativeRun) -> None:
+    """The connection has closed: detach its session and let its writer finish."""
+    inbound.done = True
+    inbound.ws.on_message = None
+    link = inbound.link
+    task = inbound.login_task
+    if task is not None and not task.done():
+        # A login under way binds the session to this link when it ends: wait for it,
+        # so that the session is detached below and its reconnect window starts.
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.shield(task)
+    if inbound.session is not None:
+        inbound.hub.detach(inbound.session, link)
+    # Let queued frames (a logout, a last reply) go out before the writer stops.
+    await link.finish(6.0)
+    await link.stop()
 
 
 def _dispatch(

@@ -13,13 +13,10 @@ import asyncio
 import json
 import logging
 import secrets
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
 
 from sigphone.protocol import calls as k
 from sigphone.protocol import channels as c
@@ -30,7 +27,8 @@ from sigphone.server.core.hub import Hub, ReplyData
 from sigphone.server.core.session import ServerSession
 from sigphone.server.edges.legacy.events import QUEUED, LegacyState, channel_notify, queue_line
 from sigphone.server.edges.legacy.link import LegacyLink
-from sigphone.server.edges.native import EdgeLimits, NativeConnection, RateGuard
+from sigphone.server.edges.native import EdgeLimits, RateGuard
+from sigphone.server.edges.wire import FrameQueue, Wire, WireClosed
 
 __all__ = ["LegacyEdge"]
 
@@ -125,18 +123,15 @@ class LegacyEdge:
 
     # --- The connection ---------------------------------------------------------------
 
-    async def serve(self, ws: ServerConnection, pending: list[bytes]) -> None:
+    async def serve(self, ws: Wire, pending: list[bytes]) -> None:
         """Run one legacy connection until it closes; ``pending`` holds the messages the
         front door has already read (the first one at least), in order."""
         link = LegacyLink(ws, self.limits.send_queue_bytes, self)
         guard = RateGuard(self.limits)
-        waiting = deque(pending)
+        frames = FrameQueue(ws, pending)
         try:
             while True:
-                if waiting:
-                    frame = waiting.popleft()
-                else:
-                    frame = await ws.recv(decode=False)
+                frame = await frames.get()
                 allowed = guard.take()
                 if allowed is None:
                     link.close(1008, "flooding")
@@ -152,9 +147,10 @@ class LegacyEdge:
                         link.send_frame(w.call2_error(w.callid_of(payload), limited))
                     continue
                 await self._command(link, command, payload)
-        except ConnectionClosed:
+        except WireClosed:
             pass
         finally:
+            ws.on_message = ws.on_close = None
             session = link.session
             if session is not None:
                 self.hub.detach(session, link)
@@ -384,8 +380,7 @@ class LegacyEdge:
 
 def _logged_in(link: LegacyLink) -> None:
     """The login deadline and the caps on waiting connections no longer apply."""
-    if isinstance(link.ws, NativeConnection):
-        link.ws.logged_in()
+    link.ws.logged_in()
 
 
 def _error_frame(exc: SignalError) -> bytes:

@@ -11,12 +11,12 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import msgspec
-from websockets.asyncio.server import ServerConnection
 
 from sigphone.protocol import legacy as w
 from sigphone.protocol.errors import ErrorCode
 from sigphone.server.core.session import OutboxEntry, ServerSession
 from sigphone.server.edges.native import NativeLink
+from sigphone.server.edges.wire import Wire
 
 if TYPE_CHECKING:
     from sigphone.server.edges.legacy.edge import LegacyEdge
@@ -25,7 +25,7 @@ __all__ = ["LegacyLink"]
 
 
 class LegacyLink(NativeLink):
-    def __init__(self, ws: ServerConnection, limit_bytes: int, edge: LegacyEdge) -> None:
+    def __init__(self, ws: Wire, limit_bytes: int, edge: LegacyEdge) -> None:
         super().__init__(ws, limit_bytes)
         self.edge = edge
         self.session: ServerSession | None = None
