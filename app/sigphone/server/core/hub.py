@@ -442,6 +442,8 @@ class Hub:
                     log.exception("resync hook failed")
 
     def _background_op(self, fut: asyncio.Future[Any]) -> None:
+        if fut in self._background:
+            return  # a store may answer several calls with one future (batched deletes)
         self._background.add(fut)
 
         def done(fut: asyncio.Future[Any]) -> None:

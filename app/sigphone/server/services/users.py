@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Callable
 
 from sigphone.protocol import frames as f
 from sigphone.protocol.errors import SignalError
@@ -69,10 +69,14 @@ class Users:
         cseq: int = 0,
         reply: ReplyData = None,
         quota: bool = True,
+        refused: Callable[[SignalError], None] | None = None,
     ) -> asyncio.Future[ReplyData]:
         """Store a point-to-point message durably, then route it to the peer if online.
 
-        ``quota`` False (the app's own server) skips the per-sender quotas (Quotas)."""
+        ``quota`` False (the app's own server) skips the per-sender quotas (Quotas);
+        ``refused(error)`` runs first if the store refuses the message. One callback on the
+        store's future routes, replies and remembers a refusal (not ``_then`` plus a second
+        callback: each callback is one more loop handle per message)."""
         hub = self.hub
         now = hub.clock()
         fut = hub.store.append_message(
@@ -86,14 +90,32 @@ class Users:
             cseq=cseq,
             quota=quota,
         )
+        out: asyncio.Future[ReplyData] = asyncio.get_running_loop().create_future()
 
-        def delivered(iid: int) -> ReplyData:
+        def stored(src: asyncio.Future[int]) -> None:
+            if out.done():
+                return
+            if src.cancelled():
+                out.cancel()
+                return
+            exc = src.exception()
+            if exc is not None:
+                if refused is not None and isinstance(exc, SignalError):
+                    refused(exc)
+                out.set_exception(exc)
+                return
+            iid = src.result()
             if iid > 0:  # 0 or less: applied before (a resend), already routed then
                 event = f.MsgEvent(account=sender, msg=msg, iid=iid, ts=now)
-                hub.broker.route_message(app, peer, event, iid)
-            return reply if reply is not None else {}
+                try:
+                    hub.broker.route_message(app, peer, event, iid)
+                except Exception as err:
+                    out.set_exception(err)
+                    return
+            out.set_result(reply if reply is not None else {})
 
-        return _then(fut, delivered)
+        fut.add_done_callback(stored)
+        return out
 
     # --- Requests ----------------------------------------------------------------------
 
@@ -141,22 +163,21 @@ class Users:
         hub = self.hub
         if hub.already_sent(session, frame.cseq):
             return reply  # a resend of a message already taken: acknowledge it again
+        cseq = frame.cseq
+
+        def refused(exc: SignalError) -> None:
+            hub.remember_refusal(session, cseq, exc)
+
         result = self.send_message(
             session.app,
             session.account,
             peer,
             frame.msg,
             client_id=session.client_id,
-            cseq=frame.cseq,
+            cseq=cseq,
             reply=reply,
+            refused=refused if cseq else None,
         )
-        if frame.cseq:
-            session.cseq = frame.cseq
-
-            def refused(fut: asyncio.Future[Any]) -> None:
-                exc = None if fut.cancelled() else fut.exception()
-                if isinstance(exc, SignalError):
-                    hub.remember_refusal(session, frame.cseq, exc)
-
-            result.add_done_callback(refused)
+        if cseq:
+            session.cseq = cseq
         return result
