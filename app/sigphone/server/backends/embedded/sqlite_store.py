@@ -95,7 +95,7 @@ Op = Callable[[sqlite3.Connection], Any]
 
 class _Counts:
     """What the quotas count, read lazily from the tables and kept up to date by every
-    insert and delete (on the store thread only; ``clear`` makes them read again)."""
+    insert and delete (by the batches, one at a time; ``clear`` makes them read again)."""
 
     def __init__(self) -> None:
         self.inbox: dict[tuple[str, str], int] = {}  # (app, recipient)
