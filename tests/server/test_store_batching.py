@@ -130,29 +130,8 @@ async def test_an_operation_failing_after_it_wrote_is_undone_alone(tmp_path: Pat
     await store.close()
 
 
-async def test_commits_on_the_loop_leave_the_checkpoint_to_the_store_thread(tmp_path: Path):
-    """Writes reach the WAL only; the database file grows when the thread checkpoints."""
-    path = tmp_path / "c.sqlite3"
-    store = await opened(path)
-    store.checkpoint_interval = 3600.0
-    await append(store, "bob", "alice", "first")  # the first commit checkpoints at once
-    if store._checkpoint is not None:
-        await store._checkpoint
-    size = path.stat().st_size
-    for i in range(300):
-        await append(store, "bob", "alice", f"m{i}")
-    assert path.stat().st_size == size  # 300 commits, no checkpoint: all in the WAL
-    store.checkpoint_interval = 0.0
-    await append(store, "bob", "alice", "last")
-    assert store._checkpoint is not None
-    await store._checkpoint
-    assert path.stat().st_size > size
-    assert len(await inbox(store, "bob")) == 302
-    await store.close()
-
-
-async def test_a_slow_operation_runs_on_the_store_thread_in_queue_order(tmp_path: Path):
-    """An inbox load queued between two sends sees the first and not the second."""
+async def test_a_read_in_a_batch_sees_the_writes_queued_before_it_only(tmp_path: Path):
+    """An inbox load queued between two sends (one transaction) sees the first only."""
     store = await opened(tmp_path / "o.sqlite3")
     first = append(store, "bob", "alice", "first")
     loaded = store.load_inbox(APP, "bob", now=0.0)

@@ -5,8 +5,7 @@ Edge adapters decode frames from their clients and call ``login``, ``attach``, `
 events through each session's ``Link``. Services (users, channels, calls, invoke) plug in with
 ``register`` and the session hooks. Durable state sits behind a ``Store`` and presence and
 cross-node routing behind a ``Broker`` (server/backends): the embedded backend by default, Redis
-for a cluster. One asyncio loop, no threads (the SQLite store runs its slow operations and
-checkpoints on its own thread).
+for a cluster. One asyncio loop, no threads (the SQLite store runs its own thread).
 """
 
 from __future__ import annotations

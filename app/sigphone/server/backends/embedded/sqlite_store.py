@@ -1,19 +1,10 @@
 """Durable state of the hub: per-user inboxes, user attributes, send de-duplication marks.
 
-SQLite from the standard library. Operations queue in order and run in batches, one
-transaction per batch (group commit): a write is acknowledged only after its batch
-committed, and a read sees every write queued before it. WAL with ``synchronous=NORMAL``
-survives a killed process (``kill -9``); only an operating-system crash can lose the last
-batches.
-
-Where a batch runs: a commit in WAL mode with ``synchronous=NORMAL`` is a ``write`` to the
-WAL, no ``fsync``, so the short operations of the hot path (sends, acknowledged deletes,
-attributes, send marks) run on the event loop, one transaction per loop turn. On a thread
-they cost a GIL hand-over per SQLite statement: ~20% of the server's samples at 5k P2P
-messages/s (docs/benchmarks.md, Round 3). What can take long runs on the store's own
-thread, so the loop never waits for it: loading an inbox (up to 10,000 rows), the purge
-(a scan of the table), and the checkpoints that copy the WAL into the database and
-``fsync`` it (automatic checkpoints are off; one runs each second after writes).
+SQLite from the standard library, on one dedicated thread so the event loop never blocks.
+Operations queue in order and run in batches, one transaction per batch (group commit):
+a write is acknowledged only after its batch committed, and a read sees every write queued
+before it. WAL with ``synchronous=NORMAL`` survives a killed process (``kill -9``); only an
+operating-system crash can lose the last batches.
 
 Deletes of acknowledged messages are not operations of their own: they gather between
 transactions and run as one statement at the start of the next, for every session (no
@@ -29,6 +20,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -96,7 +88,7 @@ Op = Callable[[sqlite3.Connection], Any]
 
 class _Counts:
     """What the quotas count, read lazily from the tables and kept up to date by every
-    insert and delete (by the batches, one at a time; ``clear`` makes them read again)."""
+    insert and delete (on the store thread only; ``clear`` makes them read again)."""
 
     def __init__(self) -> None:
         self.inbox: dict[tuple[str, str], int] = {}  # (app, recipient)
@@ -183,24 +175,15 @@ class SqliteStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sigphone-store")
         self._db: sqlite3.Connection | None = None
         self._queue: list[tuple[Op, asyncio.Future[Any]]] = []
-        # True when the queue holds an operation that may take long: the batch goes to the
-        # store thread instead of running on the loop.
-        self._slow = False
-        # The connection the store thread checkpoints with, when the last one ran.
-        self._checkpointer: sqlite3.Connection | None = None
-        self._checkpoint: asyncio.Future[None] | None = None
-        self._last_checkpoint = 0.0
-        #: Seconds between checkpoints while writes go on: the WAL holds about this long's
-        #: worth of commits (a few MB at 5k messages/s).
-        self.checkpoint_interval = 1.0
         # Acknowledged inbox ids waiting for the next transaction, and the one future that
         # resolves once it committed (shared by every ``delete_messages`` call until then).
         self._deletes: list[int] = []
         self._deleted: asyncio.Future[None] | None = None
         self._wakeup: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
-        # What the quotas count, kept by the batches (one at a time, loop or thread).
+        # What the quotas count, kept on the store thread only.
         self._counts = _Counts()
+        self._thread_id: int | None = None
 
     # --- Lifecycle -------------------------------------------------------------------
 
@@ -211,43 +194,15 @@ class SqliteStore:
         self._flusher = asyncio.create_task(self._flush_loop(), name="sigphone-store-flusher")
 
     def _open_sync(self) -> None:
+        self._thread_id = threading.get_ident()
         if self._path != ":memory:":
             _private(Path(self._path))
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=5000")
-        # Checkpoints (the fsync) run on the store thread, never inside a commit on the loop.
-        db.execute("PRAGMA wal_autocheckpoint=0")
         db.executescript(SCHEMA)
         self._db = db
-        if self._path != ":memory:":
-            self._checkpointer = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False
-            )
-            self._checkpointer.execute("PRAGMA busy_timeout=5000")
-
-    def _checkpoint_sync(self) -> None:
-        """Copy the WAL into the database (PASSIVE: the loop's writes go on meanwhile)."""
-        if self._checkpointer is not None:
-            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
-        """After writes, at most one checkpoint a second, on the store thread."""
-        if self._checkpointer is None or self._checkpoint is not None:
-            return
-        now = loop.time()
-        if now - self._last_checkpoint < self.checkpoint_interval:
-            return
-        self._last_checkpoint = now
-        fut = self._checkpoint = loop.run_in_executor(self._executor, self._checkpoint_sync)
-
-        def done(fut: asyncio.Future[None]) -> None:
-            self._checkpoint = None
-            if not fut.cancelled() and fut.exception() is not None:
-                log.error("store checkpoint failed: %s", fut.exception())
-
-        fut.add_done_callback(done)
 
     async def close(self) -> None:
         if self._flusher is not None:
@@ -262,27 +217,17 @@ class SqliteStore:
                 await self._flusher
             self._flusher = None
         loop = asyncio.get_running_loop()
-        if self._checkpoint is not None:
-            with contextlib.suppress(Exception):
-                await self._checkpoint
-        if self._checkpointer is not None:
-            await loop.run_in_executor(self._executor, self._checkpointer.close)
-            self._checkpointer = None
         if self._db is not None:
-            # The last connection to close checkpoints the WAL into the database.
             await loop.run_in_executor(self._executor, self._db.close)
             self._db = None
         self._executor.shutdown(wait=True)
 
     # --- Batching --------------------------------------------------------------------
 
-    def submit(self, op: Op, *, slow: bool = False) -> asyncio.Future[Any]:
-        """Queue ``op`` to run inside the next transaction; ``slow``: it may take long (its
-        batch runs on the store thread)."""
+    def submit(self, op: Op) -> asyncio.Future[Any]:
+        """Queue ``op`` (run on the store thread inside the next transaction)."""
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((op, fut))
-        if slow:
-            self._slow = True
         assert self._wakeup is not None, "store not opened"
         self._wakeup.set()
         return fut
@@ -298,14 +243,10 @@ class SqliteStore:
             batch, self._queue = self._queue, []
             deletes, self._deletes = self._deletes, []
             deleted, self._deleted = self._deleted, None
-            slow, self._slow = self._slow, False
             try:
-                if slow:
-                    results = await loop.run_in_executor(
-                        self._executor, self._run_batch, batch, deletes
-                    )
-                else:
-                    results = self._run_batch(batch, deletes)
+                results = await loop.run_in_executor(
+                    self._executor, self._run_batch, batch, deletes
+                )
             except Exception as exc:  # the commit itself failed (disk full, I/O): all of it
                 log.error("store transaction failed: %s", exc)
                 failed = [fut for _, fut in batch]
@@ -315,7 +256,6 @@ class SqliteStore:
                     if not fut.done():
                         fut.set_exception(SignalError(ErrorCode.GENERAL_E_FAILED, "storage error"))
                 continue
-            self._maybe_checkpoint(loop)
             if deleted is not None and not deleted.done():
                 deleted.set_result(None)
             # Resolve in queue order: callbacks run in commit order (delivery order).
@@ -490,7 +430,7 @@ class SqliteStore:
             ).fetchall()
             return [InboxRecord(*row) for row in rows]
 
-        return self.submit(op, slow=True)
+        return self.submit(op)
 
     def delete_messages(self, app: str, account: str, iids: list[int]) -> asyncio.Future[None]:
         """Forget delivered-and-acknowledged messages, in the next transaction.
@@ -529,7 +469,7 @@ class SqliteStore:
                 self._counts.clear()
             return n
 
-        return self.submit(op, slow=True)
+        return self.submit(op)
 
     # --- User attributes ---------------------------------------------------------------
 
