@@ -494,8 +494,13 @@ class Hub:
             del session.refused_sends[next(iter(session.refused_sends))]
 
 
-def _then(fut: asyncio.Future[Any], fn: Callable[[Any], T]) -> asyncio.Future[T]:
-    """A future of ``fn(result)``; exceptions pass through. Callbacks keep commit order."""
+def _then(
+    fut: asyncio.Future[Any],
+    fn: Callable[[Any], T],
+    on_error: Callable[[BaseException], object] | None = None,
+) -> asyncio.Future[T]:
+    """A future of ``fn(result)``; exceptions pass through, after ``on_error(exc)`` if given
+    (one callback does both, not a second one on the result). Callbacks keep commit order."""
     out: asyncio.Future[T] = asyncio.get_running_loop().create_future()
 
     def done(src: asyncio.Future[Any]) -> None:
@@ -506,6 +511,8 @@ def _then(fut: asyncio.Future[Any], fn: Callable[[Any], T]) -> asyncio.Future[T]
             return
         exc = src.exception()
         if exc is not None:
+            if on_error is not None:
+                on_error(exc)
             out.set_exception(exc)
             return
         try:

@@ -74,9 +74,9 @@ class Users:
         """Store a point-to-point message durably, then route it to the peer if online.
 
         ``quota`` False (the app's own server) skips the per-sender quotas (Quotas);
-        ``refused(error)`` runs first if the store refuses the message. One callback on the
-        store's future routes, replies and remembers a refusal (not ``_then`` plus a second
-        callback: each callback is one more loop handle per message)."""
+        ``refused(error)`` runs first if the store refuses the message: inside the one
+        callback on the store's future, not as a second callback (each is one more loop
+        handle per message)."""
         hub = self.hub
         now = hub.clock()
         fut = hub.store.append_message(
@@ -90,32 +90,18 @@ class Users:
             cseq=cseq,
             quota=quota,
         )
-        out: asyncio.Future[ReplyData] = asyncio.get_running_loop().create_future()
 
-        def stored(src: asyncio.Future[int]) -> None:
-            if out.done():
-                return
-            if src.cancelled():
-                out.cancel()
-                return
-            exc = src.exception()
-            if exc is not None:
-                if refused is not None and isinstance(exc, SignalError):
-                    refused(exc)
-                out.set_exception(exc)
-                return
-            iid = src.result()
+        def delivered(iid: int) -> ReplyData:
             if iid > 0:  # 0 or less: applied before (a resend), already routed then
                 event = f.MsgEvent(account=sender, msg=msg, iid=iid, ts=now)
-                try:
-                    hub.broker.route_message(app, peer, event, iid)
-                except Exception as err:
-                    out.set_exception(err)
-                    return
-            out.set_result(reply if reply is not None else {})
+                hub.broker.route_message(app, peer, event, iid)
+            return reply if reply is not None else {}
 
-        fut.add_done_callback(stored)
-        return out
+        def failed(exc: BaseException) -> None:
+            if refused is not None and isinstance(exc, SignalError):
+                refused(exc)
+
+        return _then(fut, delivered, failed if refused is not None else None)
 
     # --- Requests ----------------------------------------------------------------------
 
