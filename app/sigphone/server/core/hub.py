@@ -512,7 +512,10 @@ def _then(
         exc = src.exception()
         if exc is not None:
             if on_error is not None:
-                on_error(exc)
+                try:
+                    on_error(exc)
+                except Exception:  # never leave the reply unanswered
+                    log.exception("error hook failed")
             out.set_exception(exc)
             return
         try:
