@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -36,6 +37,16 @@ ACK_DELAY = _SDK_ACK_DELAY
 
 def _is_ours(kind: str) -> bool:
     return kind in ("sigphone", BEFORE)
+
+
+def _old_acks(kind: str) -> bool:
+    """Drive ``kind`` with the SDK's ack rule from before issue 17 (an ack 20 ms after an
+    event, never on a request): only a ``--before`` tree whose SDK has no ack clock
+    (``protocol/acks.py``). A newer tree is driven as its own SDK would, like ours: driving
+    it the old way cost it extra ack frames and deletes that its SDK never sends."""
+    return kind == BEFORE and not (
+        BEFORE_SRC is not None and (Path(BEFORE_SRC) / "sigphone/protocol/acks.py").exists()
+    )
 
 
 @dataclass
@@ -152,7 +163,7 @@ async def _with_server(kind: str, durable: bool = True) -> tuple[Server, Gen]:
         "sigphone" if _is_ours(kind) else kind, SERVER_CORE, durable=durable, src=src
     )
     gen = Gen(
-        server.url, "sigphone" if _is_ours(kind) else "raw", ACK_DELAY, old_acks=kind == BEFORE
+        server.url, "sigphone" if _is_ours(kind) else "raw", ACK_DELAY, old_acks=_old_acks(kind)
     )
     gen.start()
     return server, gen

@@ -442,6 +442,8 @@ class Hub:
                     log.exception("resync hook failed")
 
     def _background_op(self, fut: asyncio.Future[Any]) -> None:
+        if fut in self._background:
+            return  # a store may answer several calls with one future (batched deletes)
         self._background.add(fut)
 
         def done(fut: asyncio.Future[Any]) -> None:
@@ -492,8 +494,13 @@ class Hub:
             del session.refused_sends[next(iter(session.refused_sends))]
 
 
-def _then(fut: asyncio.Future[Any], fn: Callable[[Any], T]) -> asyncio.Future[T]:
-    """A future of ``fn(result)``; exceptions pass through. Callbacks keep commit order."""
+def _then(
+    fut: asyncio.Future[Any],
+    fn: Callable[[Any], T],
+    on_error: Callable[[BaseException], object] | None = None,
+) -> asyncio.Future[T]:
+    """A future of ``fn(result)``; exceptions pass through, after ``on_error(exc)`` if given
+    (one callback does both, not a second one on the result). Callbacks keep commit order."""
     out: asyncio.Future[T] = asyncio.get_running_loop().create_future()
 
     def done(src: asyncio.Future[Any]) -> None:
@@ -504,6 +511,11 @@ def _then(fut: asyncio.Future[Any], fn: Callable[[Any], T]) -> asyncio.Future[T]
             return
         exc = src.exception()
         if exc is not None:
+            if on_error is not None:
+                try:
+                    on_error(exc)
+                except Exception:  # never leave the reply unanswered
+                    log.exception("error hook failed")
             out.set_exception(exc)
             return
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Callable
 
 from sigphone.protocol import frames as f
 from sigphone.protocol.errors import SignalError
@@ -69,10 +69,14 @@ class Users:
         cseq: int = 0,
         reply: ReplyData = None,
         quota: bool = True,
+        refused: Callable[[SignalError], None] | None = None,
     ) -> asyncio.Future[ReplyData]:
         """Store a point-to-point message durably, then route it to the peer if online.
 
-        ``quota`` False (the app's own server) skips the per-sender quotas (Quotas)."""
+        ``quota`` False (the app's own server) skips the per-sender quotas (Quotas);
+        ``refused(error)`` runs first if the store refuses the message: inside the one
+        callback on the store's future, not as a second callback (each is one more loop
+        handle per message)."""
         hub = self.hub
         now = hub.clock()
         fut = hub.store.append_message(
@@ -93,7 +97,11 @@ class Users:
                 hub.broker.route_message(app, peer, event, iid)
             return reply if reply is not None else {}
 
-        return _then(fut, delivered)
+        def failed(exc: BaseException) -> None:
+            if refused is not None and isinstance(exc, SignalError):
+                refused(exc)
+
+        return _then(fut, delivered, failed if refused is not None else None)
 
     # --- Requests ----------------------------------------------------------------------
 
@@ -141,22 +149,21 @@ class Users:
         hub = self.hub
         if hub.already_sent(session, frame.cseq):
             return reply  # a resend of a message already taken: acknowledge it again
+        cseq = frame.cseq
+
+        def refused(exc: SignalError) -> None:
+            hub.remember_refusal(session, cseq, exc)
+
         result = self.send_message(
             session.app,
             session.account,
             peer,
             frame.msg,
             client_id=session.client_id,
-            cseq=frame.cseq,
+            cseq=cseq,
             reply=reply,
+            refused=refused if cseq else None,
         )
-        if frame.cseq:
-            session.cseq = frame.cseq
-
-            def refused(fut: asyncio.Future[Any]) -> None:
-                exc = None if fut.cancelled() else fut.exception()
-                if isinstance(exc, SignalError):
-                    hub.remember_refusal(session, frame.cseq, exc)
-
-            result.add_done_callback(refused)
+        if cseq:
+            session.cseq = cseq
         return result
