@@ -198,3 +198,20 @@ def test_cluster_flags_and_their_errors(tmp_path: Path):
     config.write_text('[cluster]\nredis = "redis://10.0.0.5:6379/2"\nop_timeout = 2\n')
     cfg = ServerConfig.from_toml(config)
     assert cfg.cluster.redis == "redis://10.0.0.5:6379/2" and cfg.cluster.op_timeout == 2.0
+
+
+def test_redis_without_the_cluster_extra_is_a_clear_error():
+    """A plain install (the Windows bundle too) has no redis-py: --redis says what to
+    install instead of a traceback. The import is blocked in a real server process."""
+    code = (
+        "import sys; sys.modules['redis'] = None\n"
+        "from sigphone.server.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    argv = ["--memory", "--app", "demo", "--redis", "redis://127.0.0.1:6390/0"]
+    out = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2, out.stderr
+    assert "pip install 'sigphone[cluster]'" in out.stderr
+    assert "Traceback" not in out.stderr

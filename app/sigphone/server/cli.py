@@ -102,7 +102,18 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         raise ValueError("--node-id needs --redis (a node id names a node of a cluster)")
     if cfg.cluster.redis and not cfg.cluster.redis.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"--redis expects redis://HOST:PORT/DB, got {cfg.cluster.redis!r}")
+    if cfg.cluster.redis and not _cluster_installed():
+        # An optional extra: the Windows bundle and a plain install are embedded servers.
+        raise ValueError("--redis needs redis-py with hiredis: pip install 'sigphone[cluster]'")
     return cfg
+
+
+def _cluster_installed() -> bool:
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
