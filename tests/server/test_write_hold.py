@@ -10,6 +10,7 @@ from websockets.asyncio.client import connect
 
 from sigphone.protocol import calls
 from sigphone.protocol import channels as c
+from sigphone.server.edges import native
 
 from ..support.config import APP
 from ..support.raw import Raw
@@ -20,7 +21,13 @@ async def _turns(n: int = 3) -> None:
         await asyncio.sleep(0)
 
 
-async def test_a_busy_members_messages_share_a_write_and_a_call_event_is_not_held(server):
+async def test_a_busy_members_messages_share_a_write_and_a_call_event_is_not_held(
+    server, monkeypatch
+):
+    # Both bounds far above any stall of a loaded machine, so the test reads the rule, not
+    # the clock: the three messages are held, and only the call event writes them.
+    monkeypatch.setattr(native, "BUSY", 60.0)
+    monkeypatch.setattr(native, "HOLD", 60.0)
     raw = Raw(await connect(server.url, compression=None))
     await raw.login("member")
     session = server.hub.sessions[(APP, "member")]
