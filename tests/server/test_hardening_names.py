@@ -78,3 +78,14 @@ async def test_account_and_channel_names_are_compared_in_nfc(server, login):
         assert server.hub.sessions[(APP, NFC)].link is not None
     finally:
         await raw.ws.close()
+
+
+async def test_the_app_removes_a_member_named_in_either_form(server, login):
+    """The Server API's kick names the channel and the account as the app has them: either
+    Unicode form reaches the one member (the channel service compares names in NFC)."""
+    member = await login(NFC)
+    codes: list[int] = []
+    channel = await member.channel_join(NFC)
+    channel.on_channel_leaved = codes.append
+    assert server.channels.remove_member(APP, NFD, NFD) is True
+    await until(lambda: codes == [601])

@@ -40,13 +40,41 @@ from sigphone.server.core.quotas import Quotas
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.invoke import Invoker
 
-__all__ = ["Channel", "Channels", "ChannelsConfig", "FeedSink"]
+__all__ = [
+    "Channel",
+    "Channels",
+    "ChannelsConfig",
+    "FeedSink",
+    "check_attr",
+    "check_attr_delete",
+    "check_msg_id",
+    "message_limit",
+]
 
 log = logging.getLogger("sigphone.server")
 
 #: Receives the events of a special channel (UserOnline / ChannelActivity); must not block.
 FeedSink = Callable[[msgspec.Struct], None]
 Timer = Callable[[float, Callable[[], None]], asyncio.TimerHandle]
+
+
+def message_limit(large: bool) -> int:
+    """The longest channel message a channel of this size takes (C4: large ones less)."""
+    return MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS
+
+
+def check_attr(name: str, value: str) -> int | None:
+    """The rules of an attribute to set, for both backends: its name and value, and the
+    integer setting of a writable built-in (None for an ordinary attribute)."""
+    check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
+    check_text(value, "attribute value", MAX_CHANNEL_ATTR_VALUE_CHARS)
+    return c.check_builtin_value(name, value)
+
+
+def check_msg_id(msg_id: str) -> None:
+    """A channel message's optional id (``""`` when the client sent none)."""
+    if msg_id:
+        check_name(msg_id, "message ID", MAX_MSG_ID_CHARS)
 
 
 @dataclass(slots=True)
@@ -168,7 +196,7 @@ class Channels:
         ch = self.channels.get((app, name))
         members = 0 if ch is None else len(ch.members)
         large = members > self.config.large_threshold
-        check_text(msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS)
+        check_text(msg, "message", message_limit(large))
         if ch is None or not members:
             return 0
         self._broadcast(ch, c.ChannelMessage(ch.name, sender, msg))
@@ -254,9 +282,7 @@ class Channels:
         ch.creator = None
 
     def set_attr(self, ch: Channel, name: str, value: str) -> None:
-        check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
-        check_text(value, "attribute value", MAX_CHANNEL_ATTR_VALUE_CHARS)
-        setting = c.check_builtin_value(name, value)
+        setting = check_attr(name, value)
         if name not in ch.attrs and len(ch.attrs) >= MAX_ATTRS_PER_CHANNEL:
             raise SignalError(
                 ErrorCode.GENERAL_E_LARGE_PARAM,
@@ -272,7 +298,7 @@ class Channels:
     def del_attr_by_name(self, app: str, channel: str, name: str) -> SyncOrFuture[ReplyData]:
         """Delete an attribute of any channel (a missing channel has nothing to delete)."""
         ch = self.attr_channel(app, channel)
-        _check_del(name)
+        check_attr_delete(name)
         if ch is not None:
             self.del_attr(ch, name)
         return None
@@ -284,7 +310,7 @@ class Channels:
         return None
 
     def del_attr(self, ch: Channel, name: str) -> None:
-        _check_del(name)
+        check_attr_delete(name)
         self._take_attr_rate(ch)
         if ch.attrs.pop(name, None) is None:
             return
@@ -416,8 +442,8 @@ class Channels:
         """An administrator removes ``account`` from ``channel`` (Server API): it gets
         on_channel_leaved(601, LEAVECHANNEL_E_KICKED), the others a user-left event.
         False if the account is not in that channel."""
-        check_name(channel, "channel")
-        check_name(account, "account")
+        channel = check_name(channel, "channel")
+        account = check_name(account, "account")
         session = self.hub.sessions.get((app, account))
         ch = None if session is None else self.joined.get(session)
         if session is None or ch is None or ch.name != channel:
@@ -515,8 +541,7 @@ class Channels:
         return ch
 
     def _on_send(self, session: ServerSession, frame: c.ChannelSend) -> SyncOrFuture[ReplyData]:
-        if frame.msg_id:
-            check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
+        check_msg_id(frame.msg_id)
         reply = {"msg_id": frame.msg_id}
         if self.hub.already_sent(session, frame.cseq):
             return reply  # a resend of a message already broadcast
@@ -535,9 +560,7 @@ class Channels:
         """Membership, size and rate rules of a channel message; raises SignalError."""
         ch = self._member_channel(session, frame.channel, ErrorCode.SENDMESSAGE_E_OTHER)
         large = self._size(ch) > self.config.large_threshold
-        check_text(
-            frame.msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS
-        )
+        check_text(frame.msg, "message", message_limit(large))
         now = self.clock()
         if large:
             bucket = ch.user_buckets.get(session.account)
@@ -601,7 +624,7 @@ def _latest(ch: Channel, limit: int) -> list[str]:
     return list(itertools.islice(reversed(ch.members), limit))[::-1]
 
 
-def _check_del(name: str) -> None:
+def check_attr_delete(name: str) -> None:
     check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
     if name in c.READ_ONLY_ATTRS:
         raise SignalError(ErrorCode.GENERAL_E_WRONG_PARAM, f"{name} is maintained by the server")

@@ -36,14 +36,7 @@ from sigphone.protocol import channels as c
 from sigphone.protocol import frames as f
 from sigphone.protocol.base import Event
 from sigphone.protocol.errors import ErrorCode, SignalError
-from sigphone.protocol.limits import (
-    MAX_ATTRS_PER_CHANNEL,
-    MAX_CHANNEL_ATTR_NAME_CHARS,
-    MAX_CHANNEL_ATTR_VALUE_CHARS,
-    MAX_CHANNEL_MSG_CHARS,
-    MAX_CHANNEL_MSG_CHARS_LARGE,
-    MAX_MSG_ID_CHARS,
-)
+from sigphone.protocol.limits import MAX_ATTRS_PER_CHANNEL
 from sigphone.protocol.names import check_name, check_text
 from sigphone.server.backends.redis import admin_scripts as admin
 from sigphone.server.backends.redis import channel_scripts as cs
@@ -53,7 +46,15 @@ from sigphone.server.backends.redis.pipe import Build, unwaited
 from sigphone.server.core.hub import Hub, ReplyData, SyncOrFuture, _then
 from sigphone.server.core.quotas import Quotas
 from sigphone.server.core.session import ServerSession
-from sigphone.server.services.channels import Channel, Channels, ChannelsConfig, _check_del
+from sigphone.server.services.channels import (
+    Channel,
+    Channels,
+    ChannelsConfig,
+    check_attr,
+    check_attr_delete,
+    check_msg_id,
+    message_limit,
+)
 
 __all__ = ["ClusterChannels"]
 
@@ -138,7 +139,8 @@ class ClusterChannels(Channels):
     def _read(
         self, app: str, name: str, what: str, arg: object, parse: Callable[[Any], T]
     ) -> asyncio.Future[T]:
-        base = cs.channel_key(app, check_name(name, "channel"))
+        name = check_name(name, "channel")
+        base = cs.channel_key(app, name)
         return self.pipe.submit(
             lambda p: self.pipe.script(p, cs.READ, 0, base, app, name, HISTORY, what, arg), parse
         )
@@ -169,11 +171,11 @@ class ClusterChannels(Channels):
         )
 
     def post_message(self, app: str, name: str, sender: str, msg: str) -> asyncio.Future[int]:
-        check_name(name, "channel")
-        check_name(sender, "sender")
+        name = check_name(name, "channel")
+        sender = check_name(sender, "sender")
         ch = self.channels.get((app, name))
         large = ch is not None and self._size(ch) > self.config.large_threshold
-        check_text(msg, "message", MAX_CHANNEL_MSG_CHARS_LARGE if large else MAX_CHANNEL_MSG_CHARS)
+        check_text(msg, "message", message_limit(large))
         payload = json.dumps(["m", sender, msg], ensure_ascii=False)
         # The app's own server is not a member: outside the channel's rate budget.
         self._script(cs.POST, app, name, "", payload, "", 0, "", "0", 0, 0)
@@ -190,7 +192,7 @@ class ClusterChannels(Channels):
 
     def del_attr_by_name(self, app: str, channel: str, name: str) -> asyncio.Future[ReplyData]:
         self.attr_channel(app, channel)
-        _check_del(name)
+        check_attr_delete(name)
         return self._attr(app, channel, "del", name, "")
 
     def clear_attrs_by_name(self, app: str, channel: str) -> asyncio.Future[ReplyData]:
@@ -209,9 +211,7 @@ class ClusterChannels(Channels):
         outside: bool = False,
     ) -> asyncio.Future[ReplyData]:
         if op == "set":
-            check_name(name, "attribute name", MAX_CHANNEL_ATTR_NAME_CHARS)
-            check_text(value, "attribute value", MAX_CHANNEL_ATTR_VALUE_CHARS)
-            c.check_builtin_value(name, value)
+            check_attr(name, value)
         kind = {"set": "update", "del": "del", "clear": "clear"}[op]
         payload = json.dumps(["a", kind, name, value], ensure_ascii=False)
         quotas = self.quotas
@@ -380,8 +380,8 @@ class ClusterChannels(Channels):
         it (admin_scripts.REMOVE_MEMBER). True if it was a member. A holder that cannot be
         told (dead, or cut off from Redis) is not waited for: the member leaves in Redis with
         601 from here, as that node's reaper would have it leave with 604 later."""
-        check_name(channel, "channel")
-        check_name(account, "account")
+        channel = check_name(channel, "channel")
+        account = check_name(account, "account")
         return asyncio.ensure_future(self._remove(app, channel, account))
 
     async def _remove(self, app: str, channel: str, account: str) -> bool:
@@ -462,8 +462,7 @@ class ClusterChannels(Channels):
             super()._apply_setting(ch, name)
 
     def _on_send(self, session: ServerSession, frame: c.ChannelSend) -> SyncOrFuture[ReplyData]:
-        if frame.msg_id:
-            check_name(frame.msg_id, "message ID", MAX_MSG_ID_CHARS)
+        check_msg_id(frame.msg_id)
         reply = {"msg_id": frame.msg_id}
         hub = self.hub
         if hub.already_sent(session, frame.cseq):
@@ -476,7 +475,7 @@ class ClusterChannels(Channels):
                 # Not joined on this node (yet): a member whose node died re-sends before its
                 # SDK has rejoined here. Redis's member table decides (channel_scripts.POST).
                 check_name(frame.channel, "channel")
-                check_text(frame.msg, "message", MAX_CHANNEL_MSG_CHARS)
+                check_text(frame.msg, "message", message_limit(False))
         except SignalError as exc:
             hub.remember_refusal(session, frame.cseq, exc)
             raise
@@ -516,7 +515,7 @@ class ClusterChannels(Channels):
         self, session: ServerSession, frame: c.ChannelDelAttr
     ) -> asyncio.Future[ReplyData]:
         ch = self._member_channel(session, frame.channel, ErrorCode.GENERAL_E_FAILED)
-        _check_del(frame.name)
+        check_attr_delete(frame.name)
         return self._attr(ch.app, ch.name, "del", frame.name, "")
 
     def _on_clear_attr(
