@@ -30,7 +30,7 @@ from sigphone.server.backends.base import Broker, Store
 from sigphone.server.backends.embedded.broker import LocalBroker
 from sigphone.server.core.session import Link, OutboxEntry, ServerSession
 
-__all__ = ["Hub", "HubConfig", "ReplyData", "SyncOrFuture"]
+__all__ = ["Hub", "HubConfig", "ReplyData", "SyncOrFuture", "chain", "resolve", "then"]
 
 log = logging.getLogger("sigphone.server")
 
@@ -494,7 +494,7 @@ class Hub:
             del session.refused_sends[next(iter(session.refused_sends))]
 
 
-def _then(
+def chain(
     fut: asyncio.Future[Any],
     fn: Callable[[Any], T],
     on_error: Callable[[BaseException], object] | None = None,
@@ -530,7 +530,7 @@ def _then(
 def then(result: Any, fn: Callable[[Any], T]) -> SyncOrFuture[T]:
     """``fn(result)`` now, or once ``result`` resolves if it is a future."""
     if isinstance(result, asyncio.Future):
-        return _then(result, fn)
+        return chain(result, fn)
     return fn(result)
 
 

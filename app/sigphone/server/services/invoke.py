@@ -16,7 +16,7 @@ from sigphone.protocol.channels import INVOKE_PREFIX, Invoke
 from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.protocol.limits import MAX_USERLIST_ALL
 from sigphone.protocol.names import check_name
-from sigphone.server.core.hub import Hub, ReplyData, _then, then
+from sigphone.server.core.hub import Hub, ReplyData, chain, then
 from sigphone.server.core.session import ServerSession
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class Invoker:
             )
         result = fn(session, frame.args)
         if isinstance(result, asyncio.Future):
-            return _then(result, lambda resp: {"resp": resp})
+            return chain(result, lambda resp: {"resp": resp})
         return {"resp": result}
 
     # --- Users: through the hub's own handlers ----------------------------------------

@@ -21,7 +21,7 @@ from sigphone.protocol.limits import (
     MAX_USER_ATTR_VALUE_CHARS,
 )
 from sigphone.protocol.names import check_name, check_text
-from sigphone.server.core.hub import Hub, ReplyData, _then
+from sigphone.server.core.hub import Hub, ReplyData, chain
 from sigphone.server.core.session import ServerSession
 
 __all__ = ["Users"]
@@ -56,7 +56,7 @@ class Users:
             self.hub.user_attr_stored(app, account, name, value)  # the hub's attribute hooks
             return {}
 
-        return _then(self.hub.store.set_user_attr(app, account, name, value), stored)
+        return chain(self.hub.store.set_user_attr(app, account, name, value), stored)
 
     def send_message(
         self,
@@ -101,7 +101,7 @@ class Users:
             if refused is not None and isinstance(exc, SignalError):
                 refused(exc)
 
-        return _then(fut, delivered, failed if refused is not None else None)
+        return chain(fut, delivered, failed if refused is not None else None)
 
     # --- Requests ----------------------------------------------------------------------
 
@@ -115,7 +115,7 @@ class Users:
     def _on_get_attr(self, session: ServerSession, frame: f.GetAttr) -> asyncio.Future[ReplyData]:
         account = self._attr_owner(session, frame.account)
         check_name(frame.name, "attribute name", MAX_USER_ATTR_NAME_CHARS)
-        return _then(
+        return chain(
             self.get_attrs(session.app, account),
             lambda attrs: {"account": account, "name": frame.name, "value": attrs.get(frame.name)},
         )
@@ -124,7 +124,7 @@ class Users:
         self, session: ServerSession, frame: f.GetAttrAll
     ) -> asyncio.Future[ReplyData]:
         account = self._attr_owner(session, frame.account)
-        return _then(
+        return chain(
             self.get_attrs(session.app, account),
             lambda attrs: {"account": account, "value": json.dumps(attrs, ensure_ascii=False)},
         )
@@ -135,7 +135,7 @@ class Users:
         account = check_name(frame.account, "account")
         online = self.query_online(session.app, account)
         if isinstance(online, asyncio.Future):
-            return _then(online, lambda up: {"account": account, "status": int(up)})
+            return chain(online, lambda up: {"account": account, "status": int(up)})
         return {"account": account, "status": int(online)}
 
     def _on_send(

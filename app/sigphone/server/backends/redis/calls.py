@@ -35,7 +35,7 @@ from sigphone.protocol.errors import ErrorCode, SignalError
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.broker import RedisBroker
 from sigphone.server.backends.redis.pipe import unwaited
-from sigphone.server.core.hub import Handler, Hub, ReplyData, SyncOrFuture, _then
+from sigphone.server.core.hub import Handler, Hub, ReplyData, SyncOrFuture, chain
 from sigphone.server.core.session import OutboxEntry, ServerSession
 from sigphone.server.services.calls import CallConfig, Calls
 
@@ -113,7 +113,7 @@ class ClusterCalls(Calls):
             finally:
                 self._located.pop((session.app, frame.peer), None)
 
-        return _then(where, located)
+        return chain(where, located)
 
     def _stub(self, app: str, account: str, node: str, sid: str) -> ServerSession:
         stub = self.stubs.get((app, account))

@@ -43,7 +43,7 @@ from sigphone.server.backends.redis import channel_scripts as cs
 from sigphone.server.backends.redis import scripts as s
 from sigphone.server.backends.redis.broker import RedisBroker
 from sigphone.server.backends.redis.pipe import Build, unwaited
-from sigphone.server.core.hub import Hub, ReplyData, SyncOrFuture, _then
+from sigphone.server.core.hub import Hub, ReplyData, SyncOrFuture, chain
 from sigphone.server.core.quotas import Quotas
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.channels import (
@@ -152,7 +152,7 @@ class ClusterChannels(Channels):
         return self._read(app, name, "users", limit, _user_list)
 
     def latest_members(self, app: str, name: str, limit: int) -> asyncio.Future[list[str]]:
-        return _then(self.user_list(app, name, limit), _latest_of)
+        return chain(self.user_list(app, name, limit), _latest_of)
 
     def is_member(self, app: str, name: str, account: str) -> asyncio.Future[bool]:
         return self._read(app, name, "isin", account, lambda r: bool(int(r)))
@@ -238,7 +238,7 @@ class ClusterChannels(Channels):
                 )
             return {}
 
-        return _then(fut, done)
+        return chain(fut, done)
 
     # --- Requests of members --------------------------------------------------------------
 
@@ -268,7 +268,7 @@ class ClusterChannels(Channels):
             payload, self.config.user_list_max, since, epoch,
         )  # fmt: skip
         fut.add_done_callback(lambda fut: self._join_failed(session, ch, fut))
-        return _then(fut, lambda result: self._joined(session, ch, result))
+        return chain(fut, lambda result: self._joined(session, ch, result))
 
     def _make_pending(self, ch: Replica, session: ServerSession) -> None:
         ch.members.pop(session.account, None)
@@ -437,7 +437,7 @@ class ClusterChannels(Channels):
             self._feed(app, c.CHANNEL_EVENT_CHANNEL, activity)
             return True
 
-        return _then(fut, left)
+        return chain(fut, left)
 
     def _drop_if_unused(self, ch: Replica) -> None:
         if ch.members or ch.pending:
@@ -503,7 +503,7 @@ class ClusterChannels(Channels):
                 raise exc
             return reply
 
-        return _then(fut, done)
+        return chain(fut, done)
 
     def _on_set_attr(
         self, session: ServerSession, frame: c.ChannelSetAttr

@@ -17,7 +17,7 @@ from typing import Any
 from sigphone.protocol.errors import ErrorCode
 from sigphone.protocol.presence import PresenceSubscribe
 from sigphone.server.backends.redis.broker import RedisBroker
-from sigphone.server.core.hub import Hub, _then
+from sigphone.server.core.hub import Hub, chain
 from sigphone.server.core.session import ServerSession
 from sigphone.server.services.presence import Presence
 
@@ -54,7 +54,7 @@ def cluster_presence(hub: Hub, broker: RedisBroker, presence: Presence) -> None:
         assert isinstance(reply, dict)
         accounts = list(reply["status"])
         queries = asyncio.gather(*(broker.query_online(session.app, a) for a in accounts))
-        return _then(
+        return chain(
             queries,
             lambda found: {"status": dict(zip(accounts, map(int, found), strict=True))},
         )
