@@ -57,7 +57,8 @@ class Subscription:
             yield [(r[1], r[2]) for r in await self._read() if r[0] == b"message"]
 
     async def _read(self) -> list[Any]:
-        data = await self._conn._reader.read(READ_SIZE)  # redis-py's StreamReader
+        # redis-py's StreamReader (a private attribute: pyproject pins redis-py below 9).
+        data = await self._conn._reader.read(READ_SIZE)
         if not data:
             raise RedisConnectionError("Redis closed the subscription")
         self._reader.feed(data)
